@@ -1,0 +1,70 @@
+"""handkin — hand kinematics and biomechanics for 21-joint hand skeletons.
+
+Measure, constrain and look at hands as defined by Spurr et al., "Weakly Supervised 3D Hand Pose
+Estimation via Biomechanical Constraints" (ECCV 2020). One code path serves numpy and torch.
+
+>>> import handkin
+>>> hand = handkin.flat_hand(units="mm")
+>>> round(float(hand.bone_lengths[handkin.Bone.index_pip]), 1)
+42.0
+"""
+
+from __future__ import annotations
+
+from .anatomy import (
+    ANGLE_BONES,
+    FINGER_JOINTS,
+    PARENTS,
+    ROOT_BONES,
+    AngleJoint,
+    Bone,
+    Finger,
+    Joint,
+    Side,
+)
+from .errors import (
+    BackendError,
+    HandkinError,
+    NonFiniteError,
+    OrderError,
+    ShapeError,
+    SideError,
+    UnitsError,
+    UnknownNameError,
+)
+from .orders import JointOrder, available_orders, convert, get_order, register_order
+from .skeleton import HandSkeleton, TwoHands
+from .template import flat_hand
+from .units import Units
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HandSkeleton",
+    "TwoHands",
+    "Joint",
+    "Bone",
+    "Finger",
+    "AngleJoint",
+    "Side",
+    "Units",
+    "PARENTS",
+    "ROOT_BONES",
+    "FINGER_JOINTS",
+    "ANGLE_BONES",
+    "JointOrder",
+    "get_order",
+    "register_order",
+    "available_orders",
+    "convert",
+    "flat_hand",
+    "HandkinError",
+    "ShapeError",
+    "NonFiniteError",
+    "OrderError",
+    "UnitsError",
+    "SideError",
+    "UnknownNameError",
+    "BackendError",
+    "__version__",
+]

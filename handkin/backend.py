@@ -1,0 +1,125 @@
+"""The array-namespace shim: one code path for NumPy and torch.
+
+Every formula in handkin is written once against the array-API namespace returned by
+:func:`namespace` (array-api-compat's wrappers for numpy and torch), so dtype, device and autograd
+follow the input. torch is imported only when a torch tensor is actually passed in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from .errors import BackendError
+
+Array = Any  # a numpy.ndarray or a torch.Tensor
+
+
+def namespace(*arrays: Array):
+    """The array-API namespace shared by ``arrays`` (numpy or torch); raises :class:`BackendError` when mixed."""
+    arrays = tuple(a for a in arrays if a is not None and not isinstance(a, (int, float)))
+    try:
+        xp = array_api_compat.array_namespace(*arrays)
+    except TypeError as exc:
+        kinds = sorted({backend_name(a) for a in arrays})
+        raise BackendError(
+            f"arrays from different backends were mixed ({', '.join(kinds)}); convert them first, e.g. with "
+            "HandSkeleton.numpy() or HandSkeleton.torch()."
+        ) from exc
+    devices = {str(array_api_compat.device(a)) for a in arrays}
+    if len(devices) > 1:
+        raise BackendError(f"arrays on different devices were mixed ({', '.join(sorted(devices))}).")
+    return xp
+
+
+def is_torch(x: Array) -> bool:
+    """True if ``x`` is a torch tensor (without importing torch)."""
+    return array_api_compat.is_torch_array(x)
+
+
+def is_numpy(x: Array) -> bool:
+    """True if ``x`` is a numpy array."""
+    return isinstance(x, np.ndarray)
+
+
+def backend_name(x: Array) -> str:
+    """``"torch"``, ``"numpy"`` or the type's name."""
+    if is_torch(x):
+        return "torch"
+    if is_numpy(x):
+        return "numpy"
+    return type(x).__name__
+
+
+def as_float_array(x: Any) -> Array:
+    """Return ``x`` as a floating array: torch tensors and float numpy arrays pass through untouched;
+    lists, ints and bools become float64 numpy arrays (torch integer tensors become the default float dtype)."""
+    if is_torch(x):
+        import torch
+
+        return x if torch.is_floating_point(x) else x.to(torch.get_default_dtype())
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise BackendError(f"cannot read joints of type {type(x).__name__} as an array: {exc}") from exc
+    if arr.dtype == object:
+        raise BackendError(f"cannot read joints of type {type(x).__name__} as a numeric array (ragged or non-numeric).")
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def to_numpy(x: Array) -> np.ndarray:
+    """A numpy copy/view of ``x`` (detached from autograd, moved to the CPU)."""
+    if is_torch(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def to_torch(x: Array, device=None, dtype=None):
+    """``x`` as a torch tensor on ``device`` (default: where it is, or the CPU); needs torch installed."""
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise BackendError("torch is not installed; pip install 'handkin[torch]'.") from exc
+    t = x if is_torch(x) else torch.from_numpy(np.ascontiguousarray(x))
+    return t.to(device=device if device is not None else t.device, dtype=dtype if dtype is not None else t.dtype)
+
+
+def all_finite(x: Array) -> bool:
+    """True if every value of ``x`` is finite (one vectorised pass; a host sync for GPU tensors)."""
+    xp = namespace(x)
+    return bool(xp.all(xp.isfinite(x)))
+
+
+def safe_norm(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
+    """Euclidean norm along ``axis`` with an exact value everywhere and a zero (not NaN) gradient at 0."""
+    xp = namespace(x)
+    sq = xp.sum(x * x, axis=axis, keepdims=keepdims)
+    positive = sq > 0
+    safe_sq = xp.where(positive, sq, xp.ones_like(sq))
+    return xp.where(positive, xp.sqrt(safe_sq), xp.zeros_like(sq))
+
+
+def safe_divide(num: Array, den: Array) -> Array:
+    """``num / den`` where ``den != 0``, and ``num`` unchanged where ``den == 0`` (finite values and gradients)."""
+    xp = namespace(num, den)
+    nonzero = den != 0
+    return num / xp.where(nonzero, den, xp.ones_like(den))
+
+
+__all__ = [
+    "Array",
+    "namespace",
+    "is_torch",
+    "is_numpy",
+    "backend_name",
+    "as_float_array",
+    "to_numpy",
+    "to_torch",
+    "all_finite",
+    "safe_norm",
+    "safe_divide",
+]

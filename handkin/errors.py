@@ -1,0 +1,51 @@
+"""The errors handkin raises: one class per kind of bad input, all of them ``ValueError``s.
+
+Every message names the problem and, where there is one, the fix. Catch ``HandkinError`` to
+catch them all.
+"""
+
+from __future__ import annotations
+
+
+class HandkinError(ValueError):
+    """Base class of every error handkin raises about its input."""
+
+
+class ShapeError(HandkinError):
+    """An array does not have the shape a hand needs, e.g. ``(..., 21, 3)``."""
+
+
+class NonFiniteError(HandkinError):
+    """An array holds NaN or infinite values."""
+
+
+class OrderError(HandkinError):
+    """An unknown joint order, or an array in a two-hand layout passed as one hand."""
+
+
+class UnitsError(HandkinError):
+    """An unknown length unit, or a conversion that needs a scale it was not given."""
+
+
+class SideError(HandkinError):
+    """An unknown hand side (handedness); use ``"right"`` or ``"left"``."""
+
+
+class UnknownNameError(HandkinError):
+    """An unknown joint, finger, bone or angle-joint name."""
+
+
+class BackendError(HandkinError):
+    """Arrays from different backends (NumPy and torch) or devices were mixed, or a backend is missing."""
+
+
+__all__ = [
+    "HandkinError",
+    "ShapeError",
+    "NonFiniteError",
+    "OrderError",
+    "UnitsError",
+    "SideError",
+    "UnknownNameError",
+    "BackendError",
+]

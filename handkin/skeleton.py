@@ -1,0 +1,365 @@
+"""``HandSkeleton``: a validated batch of 21-joint hands, stored in canonical MP21 order.
+
+The joints are a numpy array or a torch tensor of shape ``(..., 21, 3)`` — any leading batch
+shape; dtype, device and autograd follow the input and are never changed silently. Every method
+is one code path for both backends (:mod:`handkin.backend`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Literal, NamedTuple, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, model_validator
+
+from . import anatomy
+from .anatomy import BONE_CHILD_INDEX, BONE_PARENT_INDEX, FINGER_JOINTS, NUM_JOINTS, ROOT_BONES, Joint, Side
+from .backend import (
+    Array,
+    all_finite,
+    as_float_array,
+    backend_name,
+    is_torch,
+    namespace,
+    safe_divide,
+    safe_norm,
+    to_numpy,
+    to_torch,
+)
+from .errors import HandkinError, NonFiniteError, ShapeError, UnitsError
+from .orders import MP21, get_order, split_two_hands
+from .units import DEFAULT_REFERENCE_BONE, Units, plausible_reference_range, scale_factor
+from .units import units as parse_units
+
+_PARENT = BONE_PARENT_INDEX.tolist()
+_CHILD = BONE_CHILD_INDEX.tolist()
+
+
+class TwoHands(NamedTuple):
+    """The two skeletons of a two-hand array."""
+
+    right: "HandSkeleton"
+    left: "HandSkeleton"
+
+
+def _check_shape(joints: Array) -> None:
+    shape = tuple(joints.shape)
+    if len(shape) >= 2 and shape[-2] == 2 * NUM_JOINTS and shape[-1] == 3:
+        raise ShapeError(
+            f"joints have shape {shape}: 42 joints are two hands, not one. Use "
+            "HandSkeleton.from_two_hands(array, order=..., units=...) to split them."
+        )
+    if len(shape) < 2 or shape[-2:] != (NUM_JOINTS, 3):
+        raise ShapeError(f"joints must have shape (..., 21, 3), got {shape}.")
+
+
+def _check_finite(joints: Array) -> None:
+    if not all_finite(joints):
+        bad = np.argwhere(~np.isfinite(to_numpy(joints)).all(axis=-1))
+        first = tuple(int(i) for i in bad[0])
+        raise NonFiniteError(
+            f"joints hold NaN or infinite values ({len(bad)} joint(s); first at index {first}, joint "
+            f"{Joint(first[-1]).name!r}). Drop or fill missing joints before building a HandSkeleton."
+        )
+
+
+def _check_scale(joints: Array, u: Units) -> None:
+    """Catch unit mix-ups (metres passed as millimetres, …) from the median reference-bone length."""
+    ref = to_numpy(safe_norm(joints[..., Joint.middle_mcp, :] - joints[..., Joint.wrist, :])).ravel()
+    ref = ref[ref > 0]
+    if ref.size == 0:
+        return
+    median = float(np.median(ref))
+    lo, hi = plausible_reference_range(u)
+    if lo <= median <= hi:
+        return
+    hint = ""
+    if u != Units.ref:
+        for guess in (Units.m, Units.cm, Units.mm):
+            g_lo, g_hi = plausible_reference_range(guess)
+            if guess != u and g_lo <= median <= g_hi:
+                hint = f" The numbers look like {guess.value!r}: pass units={guess.value!r}."
+                break
+    raise UnitsError(
+        f"the wrist→middle_mcp bone is {median:.4g} {u.value} long (median over the batch), outside the "
+        f"plausible {lo:.4g}–{hi:.4g} {u.value} for a hand.{hint} If the data really are this size, build it "
+        "with HandSkeleton.unchecked()."
+    )
+
+
+def _unwrap(exc: ValidationError) -> Exception:
+    """The handkin error inside a pydantic ValidationError, so users see one clear error type."""
+    for err in exc.errors():
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, HandkinError):
+            return inner
+    return exc
+
+
+class HandSkeleton(BaseModel):
+    """A batch of hands: joints ``(..., 21, 3)`` in canonical MP21 order, with units and side.
+
+    Build it with ``HandSkeleton(joints=..., order="mp21", units="mm", side="right")``: the joints
+    may be in any registered order (:mod:`handkin.orders`) and are reordered into MP21 on the way
+    in. Validation checks the shape, finiteness and a plausible scale for the stated units; use
+    :meth:`unchecked` in hot loops where the input is known to be good.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True, extra="forbid")
+
+    joints: Any
+    """``(..., 21, 3)`` numpy array or torch tensor in canonical MP21 order."""
+    units: Units
+    """Length unit of the joints."""
+    side: Side = Side.right
+    """Handedness."""
+    order: Literal["mp21"] = "mp21"
+    """The order of :attr:`joints` — always canonical once built."""
+    source_order: str = "mp21"
+    """The order the joints were given in (provenance only)."""
+
+    def __init__(
+        self, joints: Any = None, *, units: Any = None, side: Any = "right", order: Any = "mp21", **provenance: Any
+    ) -> None:
+        try:
+            super().__init__(joints=joints, units=units, side=side, order=order, **provenance)
+        except ValidationError as exc:
+            raise _unwrap(exc) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ShapeError(f"build a HandSkeleton from keywords (joints=..., units=...), not {type(data).__name__}.")
+        unknown = set(data) - {"joints", "units", "side", "order", "source_order"}
+        if unknown:
+            raise TypeError(f"HandSkeleton got unexpected keyword(s): {', '.join(sorted(unknown))}.")
+        if data.get("joints") is None:
+            raise ShapeError("joints are missing: pass joints=array of shape (..., 21, 3).")
+        if data.get("units") is None:
+            raise UnitsError("units are missing: say which unit the joints are in, units='m', 'cm', 'mm' or 'ref'.")
+        u = parse_units(data["units"])
+        s = anatomy.side(data.get("side", Side.right))
+        o = get_order(data.get("order", MP21))
+        if "source_order" in data and o is MP21:  # re-validation of a dumped skeleton keeps its provenance
+            source = get_order(data["source_order"]).name
+        else:
+            source = o.name
+        j = as_float_array(data["joints"])
+        _check_shape(j)
+        if o is not MP21:
+            j = o.to_canonical(j)
+        _check_finite(j)
+        _check_scale(j, u)
+        return {"joints": j, "units": u, "side": s, "order": "mp21", "source_order": source}
+
+    @field_serializer("joints", when_used="json")
+    def _joints_to_lists(self, joints: Array) -> list:
+        return to_numpy(joints).tolist()
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def unchecked(cls, joints: Array, *, units: Any = "ref", side: Any = "right", order: Any = "mp21") -> "HandSkeleton":
+        """Build without the value checks (finiteness, scale): for hot training loops. The shape is still checked."""
+        _check_shape(joints)
+        o = get_order(order)
+        j = joints if o is MP21 else o.to_canonical(joints)
+        return cls.model_construct(joints=j, units=parse_units(units), side=anatomy.side(side), source_order=o.name)
+
+    @classmethod
+    def from_two_hands(
+        cls, joints: Any, *, order: Any, units: Any, sides: Sequence[str] | None = None
+    ) -> TwoHands:
+        """Split a ``(..., 42, 3)`` two-hand array (e.g. RHD: left then right; InterHand: right then left)."""
+        arr = as_float_array(joints)
+        halves = split_two_hands(arr, order, sides)
+        return TwoHands(**{s.value: cls(joints=h, order=order, units=units, side=s) for s, h in halves.items()})
+
+    @classmethod
+    def concatenate(cls, skeletons: Sequence["HandSkeleton"], axis: int = 0) -> "HandSkeleton":
+        """Join skeletons of equal units and side along batch axis ``axis``."""
+        if not skeletons:
+            raise ShapeError("concatenate needs at least one skeleton.")
+        first = skeletons[0]
+        for s in skeletons[1:]:
+            if s.units != first.units or s.side != first.side:
+                raise UnitsError(
+                    f"cannot concatenate skeletons in {first.units.value}/{first.side.value} and "
+                    f"{s.units.value}/{s.side.value}; convert with to_units() or mirror() first."
+                )
+        arrays = [s.joints for s in skeletons]
+        xp = namespace(*arrays)
+        if any(a.ndim < 3 for a in arrays):
+            raise ShapeError("concatenate needs batched skeletons (..., 21, 3) with at least one batch axis.")
+        if axis < 0:
+            axis -= 2
+        return first._replace(xp.concat(arrays, axis=axis))
+
+    def _replace(self, joints: Array, **changes: Any) -> "HandSkeleton":
+        """A copy with new joints (already canonical and valid) — no re-validation."""
+        fields = {"units": self.units, "side": self.side, "source_order": self.source_order, **changes}
+        return type(self).model_construct(joints=joints, **fields)
+
+    # ----------------------------------------------------------------- basic facts
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """The leading batch shape (``()`` for a single hand)."""
+        return tuple(self.joints.shape[:-2])
+
+    @property
+    def backend(self) -> str:
+        """``"numpy"`` or ``"torch"``."""
+        return backend_name(self.joints)
+
+    @property
+    def dtype(self):
+        """The dtype of the joints."""
+        return self.joints.dtype
+
+    @property
+    def device(self) -> str:
+        """Where the joints live (``"cpu"`` for numpy)."""
+        return str(self.joints.device) if is_torch(self.joints) else "cpu"
+
+    def __len__(self) -> int:
+        if not self.batch_shape:
+            raise TypeError("len() of a single hand (no batch axis).")
+        return self.batch_shape[0]
+
+    def __iter__(self) -> Iterator["HandSkeleton"]:  # type: ignore[override]
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        arr = to_numpy(self.joints)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HandSkeleton):
+            return NotImplemented
+        if (self.units, self.side, self.backend) != (other.units, other.side, other.backend):
+            return False
+        if self.joints.shape != other.joints.shape:
+            return False
+        return bool(namespace(self.joints, other.joints).all(self.joints == other.joints))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        extra = ""
+        if is_torch(self.joints):
+            extra = f", device={self.device}" + (", requires_grad=True" if self.joints.requires_grad else "")
+        src = "" if self.source_order == "mp21" else f", from order {self.source_order!r}"
+        dtype = str(self.dtype).replace("torch.", "")
+        return (
+            f"HandSkeleton(batch_shape={self.batch_shape}, units={self.units.value!r}, side={self.side.value!r}, "
+            f"{self.backend} {dtype}{extra}{src})"
+        )
+
+    __str__ = __repr__
+
+    # ----------------------------------------------------------------- access by name and batch
+    def __getitem__(self, key: Any):
+        """``sk["index_tip"]`` → that joint ``(..., 3)``; ``sk[0]``, ``sk[2:5]``, ``sk[mask]`` → a sub-batch."""
+        if isinstance(key, (str, Joint)):
+            return self.joint(key)
+        sub = self.joints[key]
+        if tuple(sub.shape[-2:]) != (NUM_JOINTS, 3):
+            raise ShapeError(
+                f"index {key!r} reaches into the joint axes; index the batch only (got shape {tuple(sub.shape)})."
+            )
+        return self._replace(sub)
+
+    def joint(self, name: Any) -> Array:
+        """Position of one joint, ``(..., 3)``: ``sk.joint("index_tip")``."""
+        return self.joints[..., int(anatomy.joint(name)), :]
+
+    def finger(self, name: Any) -> Array:
+        """The four joints of a finger from its base to its tip, ``(..., 4, 3)``: ``sk.finger("index")``."""
+        idx = [int(j) for j in FINGER_JOINTS[anatomy.finger(name)]]
+        return self.joints[..., idx, :]
+
+    def bone(self, name: Any) -> Array:
+        """One bone vector, parent → child joint, ``(..., 3)``; bones are named after their child joint."""
+        b = anatomy.bone(name)
+        return self.joints[..., int(b.child), :] - self.joints[..., int(b.parent), :]
+
+    @property
+    def bones(self) -> Array:
+        """All 20 bone vectors ``(..., 20, 3)``: ``bones[..., k, :] = J[k+1] − J[parent[k+1]]`` (:class:`~handkin.Bone` order)."""
+        return self.joints[..., _CHILD, :] - self.joints[..., _PARENT, :]
+
+    @property
+    def bone_lengths(self) -> Array:
+        """Lengths of the 20 bones ``(..., 20)``, in :attr:`units` (zero-length bones give 0 and a zero gradient)."""
+        return safe_norm(self.bones)
+
+    @property
+    def root_bones(self) -> Array:
+        """The five root bones b_1..b_5 (wrist → thumb_cmc, index_mcp, …, little_mcp), ``(..., 5, 3)``."""
+        return self.bones[..., [int(b) for b in ROOT_BONES], :]
+
+    def reference_length(self, reference: Any = DEFAULT_REFERENCE_BONE) -> Array:
+        """Length of the reference bone ``(...,)`` (default ``middle_mcp`` = wrist→middle_mcp)."""
+        return safe_norm(self.bone(reference))
+
+    def to_order(self, order: Any) -> Array:
+        """The joints as an array ``(..., 21, 3)`` in another registered order (e.g. ``"rhd"``)."""
+        return get_order(order).from_canonical(self.joints)
+
+    # ----------------------------------------------------------------- conversions
+    def to_units(self, units: Any, reference: Any = DEFAULT_REFERENCE_BONE) -> "HandSkeleton":
+        """The same hands in another unit; ``"ref"`` normalises by the reference bone (see :meth:`normalized`)."""
+        target = parse_units(units)
+        if target == self.units:
+            return self
+        if target == Units.ref:
+            return self.normalized(reference)
+        return self._replace(self.joints * scale_factor(self.units, target), units=target)
+
+    def normalized(self, reference: Any = DEFAULT_REFERENCE_BONE) -> "HandSkeleton":
+        """Scale each hand so its reference bone has length 1 (units ``"ref"``).
+
+        A hand whose reference bone has length 0 is left unscaled (finite values and gradients).
+        """
+        length = self.reference_length(reference)
+        return self._replace(safe_divide(self.joints, length[..., None, None]), units=Units.ref)
+
+    def denormalized(self, reference_length: Any, units: Any) -> "HandSkeleton":
+        """Undo :meth:`normalized`: multiply a ``ref`` skeleton by ``reference_length`` (scalar or ``(...,)``) in ``units``."""
+        if self.units != Units.ref:
+            raise UnitsError(f"denormalized() needs a 'ref' skeleton; this one is in {self.units.value!r}.")
+        target = parse_units(units)
+        if target == Units.ref:
+            raise UnitsError("denormalized() needs a physical unit ('m', 'cm' or 'mm').")
+        xp = namespace(self.joints)
+        length = reference_length
+        if not isinstance(length, (int, float)):
+            length = xp.asarray(length, dtype=self.joints.dtype)[..., None, None]
+        return self._replace(self.joints * length, units=target)
+
+    def centered(self, joint: Any = "wrist") -> "HandSkeleton":
+        """Translate each hand so that ``joint`` (default the wrist) is at the origin."""
+        return self._replace(self.joints - self.joint(joint)[..., None, :])
+
+    def mirror(self) -> "HandSkeleton":
+        """Mirror x → −x and swap the side (right ↔ left). ``mirror().mirror()`` is the identity."""
+        xp = namespace(self.joints)
+        flipped = xp.concat([-self.joints[..., :1], self.joints[..., 1:]], axis=-1)
+        other = Side.left if self.side == Side.right else Side.right
+        return self._replace(flipped, side=other)
+
+    def as_right(self) -> "HandSkeleton":
+        """This skeleton as a right hand: left hands are mirrored, right hands returned as they are."""
+        return self if self.side == Side.right else self.mirror()
+
+    def numpy(self) -> "HandSkeleton":
+        """The same skeleton on the numpy backend (detached from autograd, on the CPU)."""
+        return self if not is_torch(self.joints) else self._replace(to_numpy(self.joints))
+
+    def torch(self, device: Any = None, dtype: Any = None) -> "HandSkeleton":
+        """The same skeleton as a torch tensor on ``device`` (default: where it is; numpy → CPU)."""
+        return self._replace(to_torch(self.joints, device=device, dtype=dtype))
+
+
+__all__ = ["HandSkeleton", "TwoHands"]

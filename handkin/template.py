@@ -1,0 +1,55 @@
+"""A built-in adult right hand of plausible proportions, for examples, tests and demos.
+
+The template lies flat in its own frame: wrist at the origin, fingers pointing along +y, the palm
+facing −z (so the back of the hand faces +z) and the thumb on the −x side. Every finger continues
+straight along its root bone, so by the paper's definitions all joint angles are 0 and the palm
+is flat (zero curvature).
+
+The bone lengths are round adult values in millimetres. Normalised by the wrist→middle_mcp bone
+they lie inside the bone-length ranges published with the public Hand-BMC reimplementation
+(computed from RHD and GANerated hands); a test checks this against ``../shared/data``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .anatomy import FINGER_JOINTS, Bone, Finger, Joint
+from .skeleton import HandSkeleton
+from .units import scale_factor
+
+#: Adult bone lengths in millimetres, per bone (named after its child joint).
+ADULT_BONE_LENGTHS_MM: dict[Bone, float] = {
+    Bone.thumb_cmc: 40.0, Bone.thumb_mcp: 40.0, Bone.thumb_ip: 32.0, Bone.thumb_tip: 27.0,
+    Bone.index_mcp: 88.0, Bone.index_pip: 42.0, Bone.index_dip: 25.0, Bone.index_tip: 23.0,
+    Bone.middle_mcp: 87.0, Bone.middle_pip: 44.0, Bone.middle_dip: 29.0, Bone.middle_tip: 24.0,
+    Bone.ring_mcp: 83.0, Bone.ring_pip: 40.0, Bone.ring_dip: 27.0, Bone.ring_tip: 23.0,
+    Bone.little_mcp: 78.0, Bone.little_pip: 32.0, Bone.little_dip: 20.0, Bone.little_tip: 20.0,
+}  # fmt: skip
+
+#: Direction of each finger's root bone in the flat template: degrees from +y, positive towards the thumb (−x).
+ROOT_SPREAD_DEG: dict[Finger, float] = {
+    Finger.thumb: 45.0, Finger.index: 10.0, Finger.middle: 0.0, Finger.ring: -10.0, Finger.little: -20.0,
+}  # fmt: skip
+
+
+def flat_hand(units: str = "mm", dtype=np.float64) -> HandSkeleton:
+    """The flat adult right-hand template as a single ``HandSkeleton`` (numpy)."""
+    joints = np.zeros((21, 3), dtype=np.float64)
+    for f in Finger:
+        a = math.radians(ROOT_SPREAD_DEG[f])
+        direction = np.array([-math.sin(a), math.cos(a), 0.0])
+        position = np.zeros(3)
+        for j in FINGER_JOINTS[f]:
+            position = position + ADULT_BONE_LENGTHS_MM[Bone(int(j) - 1)] * direction
+            joints[int(j)] = position
+    assert joints[Joint.wrist].tolist() == [0.0, 0.0, 0.0]
+    scale = 1.0 if units == "ref" else scale_factor("mm", units)
+    if units == "ref":
+        joints = joints / ADULT_BONE_LENGTHS_MM[Bone.middle_mcp]
+    return HandSkeleton(joints=(joints * scale).astype(dtype), units=units, side="right")
+
+
+__all__ = ["flat_hand", "ADULT_BONE_LENGTHS_MM", "ROOT_SPREAD_DEG"]
