@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import difflib
 from enum import Enum, IntEnum
-from typing import Literal, Union
 
 import numpy as np
 
@@ -81,7 +80,7 @@ class Joint(IntEnum):
         return None if self == 0 else Finger((self - 1) // 4)
 
     @property
-    def parent(self) -> "Joint | None":
+    def parent(self) -> Joint | None:
         """The parent joint in the kinematic tree (``None`` for the wrist)."""
         return None if self == 0 else Joint(PARENTS[self])
 
@@ -192,8 +191,6 @@ class Side(str, Enum):
     left = "left"
 
 
-SideLike = Union[Side, Literal["right", "left"]]
-
 _ALIASES = {"pinky": "little", "little_finger": "little", "forefinger": "index"}
 
 
@@ -201,7 +198,7 @@ def _canonical_name(name: str) -> str:
     s = name.strip().lower().replace("-", "_").replace(" ", "_")
     for alias, real in _ALIASES.items():
         if s == alias or s.startswith(alias + "_"):
-            s = real + s[len(alias):]
+            s = real + s[len(alias) :]
     return s
 
 
@@ -214,9 +211,7 @@ def _lookup(enum, value, what: str):
             return enum[s]
         hint = difflib.get_close_matches(s, list(enum.__members__), n=3)
         hint_txt = f" Did you mean {', '.join(map(repr, hint))}?" if hint else ""
-        raise UnknownNameError(
-            f"unknown {what} name {value!r}.{hint_txt} Valid names: {', '.join(enum.__members__)}."
-        )
+        raise UnknownNameError(f"unknown {what} name {value!r}.{hint_txt} Valid names: {', '.join(enum.__members__)}.")
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         try:
             return enum(int(value))
@@ -225,12 +220,12 @@ def _lookup(enum, value, what: str):
     raise UnknownNameError(f"cannot read {value!r} as a {what}; give a name such as {next(iter(enum.__members__))!r}.")
 
 
-def joint(name) -> "Joint":
+def joint(name) -> Joint:
     """The :class:`Joint` called ``name`` (``"index_tip"``, ``"pinky_mcp"``, a member or an index)."""
     return _lookup(Joint, name, "joint")
 
 
-def bone(name) -> "Bone":
+def bone(name) -> Bone:
     """The :class:`Bone` called ``name`` (named after its child joint, e.g. ``"index_pip"``)."""
     return _lookup(Bone, name, "bone")
 
@@ -240,7 +235,7 @@ def finger(name) -> Finger:
     return _lookup(Finger, name, "finger")
 
 
-def angle_joint(name) -> "AngleJoint":
+def angle_joint(name) -> AngleJoint:
     """The :class:`AngleJoint` called ``name`` (``"thumb_cmc"`` … ``"little_dip"``)."""
     return _lookup(AngleJoint, name, "angle joint")
 

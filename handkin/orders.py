@@ -20,12 +20,12 @@ Registered orders (aliases in brackets):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
-import numpy as np
-
-from .anatomy import FINGER_JOINTS, NUM_JOINTS, Finger, Joint, Side, joint, side as parse_side
+from .anatomy import FINGER_JOINTS, NUM_JOINTS, Finger, Joint, Side, joint
+from .anatomy import side as parse_side
+from .backend import take
 from .errors import OrderError, ShapeError
 
 
@@ -61,12 +61,12 @@ class JointOrder:
     def to_canonical(self, array):
         """Reorder ``(..., 21, C)`` from this order into MP21 (numpy or torch, no copy of values' dtype/device)."""
         _check_joint_axis(array, self.name)
-        return array[..., list(self.to_canonical_index), :]
+        return take(array, self.to_canonical_index, axis=-2)
 
     def from_canonical(self, array):
         """Reorder ``(..., 21, C)`` from MP21 into this order."""
         _check_joint_axis(array, "mp21")
-        return array[..., list(self.from_canonical_index), :]
+        return take(array, self.from_canonical_index, axis=-2)
 
 
 def _check_joint_axis(array, order_name: str) -> None:
@@ -109,7 +109,7 @@ def register_order(
     return order
 
 
-def get_order(name: "str | JointOrder") -> JointOrder:
+def get_order(name: str | JointOrder) -> JointOrder:
     """The registered :class:`JointOrder` called ``name`` (case-insensitive; aliases accepted)."""
     if isinstance(name, JointOrder):
         return name
@@ -160,12 +160,12 @@ INTERHAND = register_order(
 )
 
 
-def convert(array, source: "str | JointOrder", target: "str | JointOrder"):
+def convert(array, source: str | JointOrder, target: str | JointOrder):
     """Reorder ``(..., 21, C)`` from order ``source`` into order ``target`` (numpy or torch)."""
     return get_order(target).from_canonical(get_order(source).to_canonical(array))
 
 
-def split_two_hands(array, order: "str | JointOrder", sides: Sequence[str] | None = None) -> dict[Side, object]:
+def split_two_hands(array, order: str | JointOrder, sides: Sequence[str] | None = None) -> dict[Side, object]:
     """Split a ``(..., 42, C)`` two-hand array into ``{Side.right: (..., 21, C), Side.left: ...}``.
 
     The halves stay in ``order``; ``sides`` (first, second) overrides the order's documented layout.

@@ -7,7 +7,8 @@ is one code path for both backends (:mod:`handkin.backend`).
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Literal, NamedTuple, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, model_validator
@@ -23,6 +24,7 @@ from .backend import (
     namespace,
     safe_divide,
     safe_norm,
+    take,
     to_numpy,
     to_torch,
 )
@@ -31,15 +33,16 @@ from .orders import MP21, get_order, split_two_hands
 from .units import DEFAULT_REFERENCE_BONE, Units, plausible_reference_range, scale_factor
 from .units import units as parse_units
 
-_PARENT = BONE_PARENT_INDEX.tolist()
-_CHILD = BONE_CHILD_INDEX.tolist()
+_PARENT = tuple(BONE_PARENT_INDEX.tolist())
+assert BONE_CHILD_INDEX.tolist() == list(range(1, NUM_JOINTS))  # children of bones 0..19 are joints 1..20
+_ROOT_BONES = tuple(int(b) for b in ROOT_BONES)
 
 
 class TwoHands(NamedTuple):
     """The two skeletons of a two-hand array."""
 
-    right: "HandSkeleton"
-    left: "HandSkeleton"
+    right: HandSkeleton
+    left: HandSkeleton
 
 
 def _check_shape(joints: Array) -> None:
@@ -65,7 +68,7 @@ def _check_finite(joints: Array) -> None:
 
 def _check_scale(joints: Array, u: Units) -> None:
     """Catch unit mix-ups (metres passed as millimetres, …) from the median reference-bone length."""
-    ref = to_numpy(safe_norm(joints[..., Joint.middle_mcp, :] - joints[..., Joint.wrist, :])).ravel()
+    ref = np.linalg.norm(to_numpy(joints[..., Joint.middle_mcp, :] - joints[..., Joint.wrist, :]), axis=-1).ravel()
     ref = ref[ref > 0]
     if ref.size == 0:
         return
@@ -159,7 +162,7 @@ class HandSkeleton(BaseModel):
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def unchecked(cls, joints: Array, *, units: Any = "ref", side: Any = "right", order: Any = "mp21") -> "HandSkeleton":
+    def unchecked(cls, joints: Array, *, units: Any = "ref", side: Any = "right", order: Any = "mp21") -> HandSkeleton:
         """Build without the value checks (finiteness, scale): for hot training loops. The shape is still checked."""
         _check_shape(joints)
         o = get_order(order)
@@ -167,16 +170,14 @@ class HandSkeleton(BaseModel):
         return cls.model_construct(joints=j, units=parse_units(units), side=anatomy.side(side), source_order=o.name)
 
     @classmethod
-    def from_two_hands(
-        cls, joints: Any, *, order: Any, units: Any, sides: Sequence[str] | None = None
-    ) -> TwoHands:
+    def from_two_hands(cls, joints: Any, *, order: Any, units: Any, sides: Sequence[str] | None = None) -> TwoHands:
         """Split a ``(..., 42, 3)`` two-hand array (e.g. RHD: left then right; InterHand: right then left)."""
         arr = as_float_array(joints)
         halves = split_two_hands(arr, order, sides)
         return TwoHands(**{s.value: cls(joints=h, order=order, units=units, side=s) for s, h in halves.items()})
 
     @classmethod
-    def concatenate(cls, skeletons: Sequence["HandSkeleton"], axis: int = 0) -> "HandSkeleton":
+    def concatenate(cls, skeletons: Sequence[HandSkeleton], axis: int = 0) -> HandSkeleton:
         """Join skeletons of equal units and side along batch axis ``axis``."""
         if not skeletons:
             raise ShapeError("concatenate needs at least one skeleton.")
@@ -195,7 +196,7 @@ class HandSkeleton(BaseModel):
             axis -= 2
         return first._replace(xp.concat(arrays, axis=axis))
 
-    def _replace(self, joints: Array, **changes: Any) -> "HandSkeleton":
+    def _replace(self, joints: Array, **changes: Any) -> HandSkeleton:
         """A copy with new joints (already canonical and valid) — no re-validation."""
         fields = {"units": self.units, "side": self.side, "source_order": self.source_order, **changes}
         return type(self).model_construct(joints=joints, **fields)
@@ -226,7 +227,7 @@ class HandSkeleton(BaseModel):
             raise TypeError("len() of a single hand (no batch axis).")
         return self.batch_shape[0]
 
-    def __iter__(self) -> Iterator["HandSkeleton"]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[HandSkeleton]:  # type: ignore[override]
         for i in range(len(self)):
             yield self[i]
 
@@ -276,8 +277,8 @@ class HandSkeleton(BaseModel):
 
     def finger(self, name: Any) -> Array:
         """The four joints of a finger from its base to its tip, ``(..., 4, 3)``: ``sk.finger("index")``."""
-        idx = [int(j) for j in FINGER_JOINTS[anatomy.finger(name)]]
-        return self.joints[..., idx, :]
+        first = int(FINGER_JOINTS[anatomy.finger(name)][0])
+        return self.joints[..., first : first + 4, :]
 
     def bone(self, name: Any) -> Array:
         """One bone vector, parent → child joint, ``(..., 3)``; bones are named after their child joint."""
@@ -287,7 +288,7 @@ class HandSkeleton(BaseModel):
     @property
     def bones(self) -> Array:
         """All 20 bone vectors ``(..., 20, 3)``: ``bones[..., k, :] = J[k+1] − J[parent[k+1]]`` (:class:`~handkin.Bone` order)."""
-        return self.joints[..., _CHILD, :] - self.joints[..., _PARENT, :]
+        return self.joints[..., 1:, :] - take(self.joints, _PARENT, axis=-2)
 
     @property
     def bone_lengths(self) -> Array:
@@ -297,7 +298,7 @@ class HandSkeleton(BaseModel):
     @property
     def root_bones(self) -> Array:
         """The five root bones b_1..b_5 (wrist → thumb_cmc, index_mcp, …, little_mcp), ``(..., 5, 3)``."""
-        return self.bones[..., [int(b) for b in ROOT_BONES], :]
+        return take(self.bones, _ROOT_BONES, axis=-2)
 
     def reference_length(self, reference: Any = DEFAULT_REFERENCE_BONE) -> Array:
         """Length of the reference bone ``(...,)`` (default ``middle_mcp`` = wrist→middle_mcp)."""
@@ -308,7 +309,7 @@ class HandSkeleton(BaseModel):
         return get_order(order).from_canonical(self.joints)
 
     # ----------------------------------------------------------------- conversions
-    def to_units(self, units: Any, reference: Any = DEFAULT_REFERENCE_BONE) -> "HandSkeleton":
+    def to_units(self, units: Any, reference: Any = DEFAULT_REFERENCE_BONE) -> HandSkeleton:
         """The same hands in another unit; ``"ref"`` normalises by the reference bone (see :meth:`normalized`)."""
         target = parse_units(units)
         if target == self.units:
@@ -317,7 +318,7 @@ class HandSkeleton(BaseModel):
             return self.normalized(reference)
         return self._replace(self.joints * scale_factor(self.units, target), units=target)
 
-    def normalized(self, reference: Any = DEFAULT_REFERENCE_BONE) -> "HandSkeleton":
+    def normalized(self, reference: Any = DEFAULT_REFERENCE_BONE) -> HandSkeleton:
         """Scale each hand so its reference bone has length 1 (units ``"ref"``).
 
         A hand whose reference bone has length 0 is left unscaled (finite values and gradients).
@@ -325,7 +326,7 @@ class HandSkeleton(BaseModel):
         length = self.reference_length(reference)
         return self._replace(safe_divide(self.joints, length[..., None, None]), units=Units.ref)
 
-    def denormalized(self, reference_length: Any, units: Any) -> "HandSkeleton":
+    def denormalized(self, reference_length: Any, units: Any) -> HandSkeleton:
         """Undo :meth:`normalized`: multiply a ``ref`` skeleton by ``reference_length`` (scalar or ``(...,)``) in ``units``."""
         if self.units != Units.ref:
             raise UnitsError(f"denormalized() needs a 'ref' skeleton; this one is in {self.units.value!r}.")
@@ -338,26 +339,26 @@ class HandSkeleton(BaseModel):
             length = xp.asarray(length, dtype=self.joints.dtype)[..., None, None]
         return self._replace(self.joints * length, units=target)
 
-    def centered(self, joint: Any = "wrist") -> "HandSkeleton":
+    def centered(self, joint: Any = "wrist") -> HandSkeleton:
         """Translate each hand so that ``joint`` (default the wrist) is at the origin."""
         return self._replace(self.joints - self.joint(joint)[..., None, :])
 
-    def mirror(self) -> "HandSkeleton":
+    def mirror(self) -> HandSkeleton:
         """Mirror x → −x and swap the side (right ↔ left). ``mirror().mirror()`` is the identity."""
         xp = namespace(self.joints)
         flipped = xp.concat([-self.joints[..., :1], self.joints[..., 1:]], axis=-1)
         other = Side.left if self.side == Side.right else Side.right
         return self._replace(flipped, side=other)
 
-    def as_right(self) -> "HandSkeleton":
+    def as_right(self) -> HandSkeleton:
         """This skeleton as a right hand: left hands are mirrored, right hands returned as they are."""
         return self if self.side == Side.right else self.mirror()
 
-    def numpy(self) -> "HandSkeleton":
+    def numpy(self) -> HandSkeleton:
         """The same skeleton on the numpy backend (detached from autograd, on the CPU)."""
         return self if not is_torch(self.joints) else self._replace(to_numpy(self.joints))
 
-    def torch(self, device: Any = None, dtype: Any = None) -> "HandSkeleton":
+    def torch(self, device: Any = None, dtype: Any = None) -> HandSkeleton:
         """The same skeleton as a torch tensor on ``device`` (default: where it is; numpy → CPU)."""
         return self._replace(to_torch(self.joints, device=device, dtype=dtype))
 

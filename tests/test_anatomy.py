@@ -62,7 +62,12 @@ def test_fingers():
 
 @pytest.mark.parametrize(
     "name, expected",
-    [("index_tip", Joint.index_tip), ("Pinky_TIP", Joint.little_tip), ("pinky-mcp", Joint.little_mcp), (8, Joint.index_tip)],
+    [
+        ("index_tip", Joint.index_tip),
+        ("Pinky_TIP", Joint.little_tip),
+        ("pinky-mcp", Joint.little_mcp),
+        (8, Joint.index_tip),
+    ],
 )
 def test_joint_lookup(name, expected):
     assert anatomy.joint(name) is expected

@@ -33,9 +33,13 @@ def test_mano21_written_out_independently():
 
 def test_rhd_and_interhand_written_out():
     rhd = get_order("rhd").joints
-    assert rhd[0] is Joint.wrist and rhd[1] is Joint.thumb_tip and rhd[4] is Joint.thumb_cmc and rhd[8] is Joint.index_mcp
+    assert (
+        rhd[0] is Joint.wrist and rhd[1] is Joint.thumb_tip and rhd[4] is Joint.thumb_cmc and rhd[8] is Joint.index_mcp
+    )
     ih = get_order("interhand").joints
-    assert ih[0] is Joint.thumb_tip and ih[3] is Joint.thumb_cmc and ih[19] is Joint.little_mcp and ih[20] is Joint.wrist
+    assert (
+        ih[0] is Joint.thumb_tip and ih[3] is Joint.thumb_cmc and ih[19] is Joint.little_mcp and ih[20] is Joint.wrist
+    )
     assert get_order("rhd").two_hand_sides == (Side.left, Side.right)
     assert get_order("interhand").two_hand_sides == (Side.right, Side.left)
 
@@ -80,7 +84,9 @@ def test_two_hand_split_and_sides():
     assert hands.right.side is Side.right and hands.left.side is Side.left
     np.testing.assert_array_equal(hands.right.joints, right)
     np.testing.assert_array_equal(hands.left.joints, left)
-    ih42 = np.concatenate([get_order("interhand").from_canonical(right), get_order("interhand").from_canonical(left)], -2)
+    ih42 = np.concatenate(
+        [get_order("interhand").from_canonical(right), get_order("interhand").from_canonical(left)], -2
+    )
     hands = HandSkeleton.from_two_hands(ih42, order="interhand", units="mm")
     np.testing.assert_array_equal(hands.right.joints, right)
     np.testing.assert_array_equal(hands.left.joints, left)
@@ -120,7 +126,7 @@ def test_interhand_json_agrees_with_converted_npz():
     ref = np.load(folder / "excerpt_mp21_mm.npz")
     images = {im["file_name"]: im for im in data["images"]}
     checked = 0
-    for xyz, side, image in zip(ref["xyz_world_mm"], ref["side"], ref["image"]):
+    for xyz, side, image in zip(ref["xyz_world_mm"], ref["side"], ref["image"], strict=True):
         im = images[str(image)]
         world = np.asarray(joints3d[str(im["capture"])][str(im["frame_idx"])]["world_coord"])
         assert world.shape == (42, 3)
@@ -138,7 +144,7 @@ def test_rhd_json_agrees_with_converted_npz():
     ref = np.load(folder / "excerpt_mp21_mm.npz")
     files = {im["id"]: im["file_name"] for im in coco["images"]}
     by_file = {files[a["image_id"]]: a for a in coco["annotations"]}
-    for xyz, uv, side, image in zip(ref["xyz_cam_mm"], ref["uv_px"], ref["side"], ref["image"]):
+    for xyz, uv, side, image in zip(ref["xyz_cam_mm"], ref["uv_px"], ref["side"], ref["image"], strict=True):
         ann = by_file[str(image)]
         hand = HandSkeleton(joints=ann["joint_cam"], order="rhd", units="mm", side=str(side))
         np.testing.assert_allclose(hand.joints, xyz, atol=1e-4)

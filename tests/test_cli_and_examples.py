@@ -1,0 +1,62 @@
+"""The `handkin` command and the runnable examples."""
+
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from handkin import cli
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_demo_prints_every_joint_and_bone(capsys):
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "little_tip" in out and "index_mcp→index_pip" in out
+    assert "reference bone wrist→middle_mcp: 87.00 mm" in out
+
+
+def test_demo_in_metres(capsys):
+    assert cli.main(["demo", "--units", "m"]) == 0
+    assert "0.09 m" in capsys.readouterr().out  # 87 mm reference bone, printed to 2 decimals
+
+
+def test_orders_lists_positions(capsys):
+    assert cli.main(["orders", "rhd"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["0", "wrist"] and lines[2].split() == ["1", "thumb_tip"]
+
+
+def test_help_and_bad_subcommand():
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["nonsense"])
+    assert exc.value.code == 2
+
+
+def test_module_entry_point():
+    out = subprocess.run(
+        [sys.executable, "-m", "handkin", "orders", "mp21"], capture_output=True, text=True, check=True
+    )
+    assert "20 little_tip" in out.stdout
+
+
+def test_quickstart_example_runs(capsys):
+    runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "index finger PIP bone (mm): [42.  46.2]" in out
+
+
+def test_draw_conventions_example_writes_a_picture(tmp_path):
+    pytest.importorskip("matplotlib")
+    sys.argv = ["draw_conventions.py", "--out", str(tmp_path / "hand.png")]
+    runpy.run_path(str(EXAMPLES / "draw_conventions.py"), run_name="__main__")
+    from PIL import Image
+
+    img = Image.open(tmp_path / "hand.png").convert("L")
+    assert img.size[0] > 500 and img.getextrema()[0] < 50  # drawn, not blank
