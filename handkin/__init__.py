@@ -32,9 +32,10 @@ from .errors import (
     UnitsError,
     UnknownNameError,
 )
+from .frames import AnglePair, BoneFrame, JointAngles
 from .orders import JointOrder, available_orders, convert, get_order, register_order
-from .skeleton import HandSkeleton, TwoHands
-from .template import flat_hand
+from .skeleton import HandSkeleton, Measurements, TwoHands
+from .template import flat_hand, posed_hand
 from .units import Units
 
 __version__ = "0.1.0"
@@ -42,6 +43,10 @@ __version__ = "0.1.0"
 __all__ = [
     "HandSkeleton",
     "TwoHands",
+    "Measurements",
+    "BoneFrame",
+    "JointAngles",
+    "AnglePair",
     "Joint",
     "Bone",
     "Finger",
@@ -58,6 +63,7 @@ __all__ = [
     "available_orders",
     "convert",
     "flat_hand",
+    "posed_hand",
     "HandkinError",
     "ShapeError",
     "NonFiniteError",

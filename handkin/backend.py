@@ -7,8 +7,9 @@ follow the input. torch is imported only when a torch tensor is actually passed 
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any, TypeVar
 
 import array_api_compat
 import numpy as np
@@ -75,9 +76,10 @@ def as_float_array(x: Any) -> Array:
 
 
 def to_numpy(x: Array) -> np.ndarray:
-    """A numpy copy/view of ``x`` (detached from autograd, moved to the CPU)."""
+    """A numpy copy/view of ``x`` (detached from autograd, moved to the CPU; bfloat16 becomes float32)."""
     if is_torch(x):
-        return x.detach().cpu().numpy()
+        x = x.detach().cpu()
+        return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()
     return np.asarray(x)
 
 
@@ -97,6 +99,42 @@ def all_finite(x: Array) -> bool:
     return bool(xp.all(xp.isfinite(x)))
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _is_half(x: Any) -> bool:
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and str(dtype).rsplit(".", 1)[-1] in ("float16", "bfloat16")
+
+
+def _cast(value: Any, dtype: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_cast(v, dtype) for v in value)
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        return namespace(value).astype(value, dtype)
+    return value
+
+
+def promote_half(fn: _F) -> _F:
+    """Run ``fn`` in float32 when an array argument is float16/bfloat16, and cast array results back.
+
+    Squared millimetre lengths overflow float16 (max 65504); this keeps half-precision input finite
+    while the output dtype still follows the input, as under autocast.
+    """
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        half = next((a for a in args if _is_half(a)), None)
+        if half is None:
+            return fn(*args, **kwargs)
+        xp = namespace(half)
+        promoted = [namespace(a).astype(a, xp.float32) if _is_half(a) else a for a in args]
+        return _cast(fn(*promoted, **kwargs), half.dtype)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@promote_half
 def safe_norm(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
     """Euclidean norm along ``axis``: exactly 0 for the zero vector, with a zero (not NaN) gradient there.
 
@@ -130,6 +168,39 @@ def safe_divide(num: Array, den: Array) -> Array:
     return num / xp.where(nonzero, den, xp.ones_like(den))
 
 
+def cross(a: Array, b: Array) -> Array:
+    """Cross product over the last axis (length 3), broadcasting the leading axes."""
+    xp = namespace(a, b)
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return xp.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+def dot(a: Array, b: Array) -> Array:
+    """Dot product over the last axis, broadcasting the leading axes."""
+    return namespace(a, b).vecdot(a, b, axis=-1)
+
+
+def safe_normalize(v: Array, fallback: Array, min_norm: Array | float | None = None) -> Array:
+    """``v / |v|`` over the last axis, or ``fallback`` (a unit vector, broadcastable) where ``|v| <= min_norm``.
+
+    ``min_norm`` defaults to 0 (exactly zero vectors only) and may be an array (a relative
+    threshold). Values and gradients are finite everywhere: the division never sees a zero.
+    """
+    xp = namespace(v)
+    norm = safe_norm(v, keepdims=True)
+    ok = norm > (0 if min_norm is None else min_norm)
+    unit = v / xp.where(ok, norm, xp.ones_like(norm))
+    return xp.where(ok, unit, fallback)
+
+
+def safe_atan2(y: Array, x: Array) -> Array:
+    """``atan2(y, x)`` that is 0 with a zero gradient at ``x = y = 0`` (plain atan2 has a NaN gradient there)."""
+    xp = namespace(y, x)
+    degenerate = (x == 0) & (y == 0)
+    return xp.atan2(xp.where(degenerate, xp.zeros_like(y), y), xp.where(degenerate, xp.ones_like(x), x))
+
+
 __all__ = [
     "Array",
     "namespace",
@@ -141,6 +212,11 @@ __all__ = [
     "to_torch",
     "all_finite",
     "safe_norm",
+    "promote_half",
     "take",
+    "cross",
+    "dot",
+    "safe_normalize",
+    "safe_atan2",
     "safe_divide",
 ]

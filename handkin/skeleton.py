@@ -11,10 +11,20 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, model_validator
+from pydantic import field_serializer, model_validator
 
 from . import anatomy
-from .anatomy import BONE_CHILD_INDEX, BONE_PARENT_INDEX, FINGER_JOINTS, NUM_JOINTS, ROOT_BONES, Joint, Side
+from .anatomy import (
+    ANGLE_BONES,
+    BONE_CHILD_INDEX,
+    BONE_PARENT_INDEX,
+    FINGER_JOINTS,
+    NUM_JOINTS,
+    ROOT_BONES,
+    AngleJoint,
+    Joint,
+    Side,
+)
 from .backend import (
     Array,
     all_finite,
@@ -28,14 +38,35 @@ from .backend import (
     to_numpy,
     to_torch,
 )
-from .errors import HandkinError, NonFiniteError, ShapeError, UnitsError
+from .errors import NonFiniteError, ShapeError, UnitsError
+from .frames import BoneFrame, JointAngles, forward, measure
 from .orders import MP21, get_order, split_two_hands
+from .palm import palm_angles, palm_curvature
 from .units import DEFAULT_REFERENCE_BONE, Units, plausible_reference_range, scale_factor
 from .units import units as parse_units
+from .validation import HandkinModel
 
 _PARENT = tuple(BONE_PARENT_INDEX.tolist())
 assert BONE_CHILD_INDEX.tolist() == list(range(1, NUM_JOINTS))  # children of bones 0..19 are joints 1..20
 _ROOT_BONES = tuple(int(b) for b in ROOT_BONES)
+_PALM_JOINTS = (0,) + tuple(int(b) + 1 for b in ROOT_BONES)  # wrist + the first joint of each finger
+_ANGLE_JOINT_INDEX = tuple(int(a.joint) for a in AngleJoint)
+_ANGLE_BONE_INDEX = tuple(int(b) for b in ANGLE_BONES)
+
+
+class Measurements(NamedTuple):
+    """Everything :meth:`HandSkeleton.measure` computes in one pass (left hands measured mirrored)."""
+
+    bone_lengths: Array
+    """``(..., 20)`` in the skeleton's units."""
+    palm_curvature: Array
+    """``(..., 4)`` in 1/length units (Eq. 1)."""
+    palm_angles: Array
+    """``(..., 4)`` radians (Eq. 3)."""
+    joint_angles: Array
+    """``(..., 15, 2)`` (flexion, abduction) radians (Eq. 5)."""
+    frames: BoneFrame
+    """The 15 bone frames (Eq. 4, 6)."""
 
 
 class TwoHands(NamedTuple):
@@ -90,16 +121,13 @@ def _check_scale(joints: Array, u: Units) -> None:
     )
 
 
-def _unwrap(exc: ValidationError) -> Exception:
-    """The handkin error inside a pydantic ValidationError, so users see one clear error type."""
-    for err in exc.errors():
-        inner = (err.get("ctx") or {}).get("error")
-        if isinstance(inner, HandkinError):
-            return inner
-    return exc
+def _mirror_x(points: Array) -> Array:
+    """Points ``(..., 3)`` mirrored x → −x."""
+    xp = namespace(points)
+    return xp.concat([-points[..., :1], points[..., 1:]], axis=-1)
 
 
-class HandSkeleton(BaseModel):
+class HandSkeleton(HandkinModel):
     """A batch of hands: joints ``(..., 21, 3)`` in canonical MP21 order, with units and side.
 
     Build it with ``HandSkeleton(joints=..., order="mp21", units="mm", side="right")``: the joints
@@ -107,8 +135,6 @@ class HandSkeleton(BaseModel):
     in. Validation checks the shape, finiteness and a plausible scale for the stated units; use
     :meth:`unchecked` in hot loops where the input is known to be good.
     """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True, extra="forbid")
 
     joints: Any
     """``(..., 21, 3)`` numpy array or torch tensor in canonical MP21 order."""
@@ -124,10 +150,7 @@ class HandSkeleton(BaseModel):
     def __init__(
         self, joints: Any = None, *, units: Any = None, side: Any = "right", order: Any = "mp21", **provenance: Any
     ) -> None:
-        try:
-            super().__init__(joints=joints, units=units, side=side, order=order, **provenance)
-        except ValidationError as exc:
-            raise _unwrap(exc) from None
+        super().__init__(joints=joints, units=units, side=side, order=order, **provenance)
 
     @model_validator(mode="before")
     @classmethod
@@ -304,6 +327,91 @@ class HandSkeleton(BaseModel):
         """Length of the reference bone ``(...,)`` (default ``middle_mcp`` = wrist→middle_mcp)."""
         return safe_norm(self.bone(reference))
 
+    # ----------------------------------------------------------------- measurements (paper §3.1)
+    @property
+    def palm_curvature(self) -> Array:
+        """Curvature c_i of the four neighbouring root-bone pairs ``(..., 4)`` (Eq. 1–2), 1/length units."""
+        return palm_curvature(self.as_right().root_bones)
+
+    @property
+    def palm_angles(self) -> Array:
+        """Angular distance φ_i between neighbouring root bones ``(..., 4)`` (Eq. 3), radians."""
+        return palm_angles(self.as_right().root_bones)
+
+    @property
+    def joint_angles(self) -> Array:
+        """(flexion, abduction) of the 15 angle joints ``(..., 15, 2)``, radians, finger-major (Eq. 4–6)."""
+        return measure(self.as_right().joints)[0]
+
+    @property
+    def angles(self) -> JointAngles:
+        """The joint angles as a named view: ``sk.angles["index_pip"].flexion``, ``sk.angles.degrees()``."""
+        return JointAngles(self.joint_angles)
+
+    @property
+    def frames(self) -> BoneFrame:
+        """The 15 bone frames (Eq. 4, 6) with their origins at the angle joints."""
+        return self.measure().frames
+
+    def measure(self) -> Measurements:
+        """Bone lengths, palm curvature and angles, joint angles and frames, computed in one pass."""
+        right = self.as_right()
+        root = right.root_bones
+        angles, matrices = measure(right.joints)
+        if self.side == Side.left:  # mirror the frames back into the left hand's coordinates
+            xp = namespace(matrices)
+            matrices = xp.concat([-matrices[..., :1, :], matrices[..., 1:, :]], axis=-2)
+        origins = take(self.joints, _ANGLE_JOINT_INDEX, axis=-2)
+        frames = BoneFrame.model_construct(matrices=matrices, origins=origins, side=self.side)
+        return Measurements(self.bone_lengths, palm_curvature(root), palm_angles(root), angles, frames)
+
+    @classmethod
+    def from_angles(
+        cls,
+        angles: Any,
+        bone_lengths: Array,
+        palm: Any,
+        *,
+        units: Any = None,
+        side: Any = None,
+    ) -> HandSkeleton:
+        """Forward kinematics: joints from a palm, 15 (flexion, abduction) pairs and finger-bone lengths.
+
+        ``angles`` ``(..., 15, 2)`` radians (or a :class:`JointAngles`); ``bone_lengths`` ``(..., 15)`` in
+        angle-joint order, or all 20 bone lengths ``(..., 20)``; ``palm`` a ``HandSkeleton`` (its wrist
+        and five root joints, units and side are used), or an array ``(..., 6, 3)`` (wrist, thumb_cmc,
+        index_mcp, middle_mcp, ring_mcp, little_mcp) or ``(..., 21, 3)``. Batch shapes broadcast.
+        Inverts :attr:`joint_angles` exactly; differentiable in torch.
+        """
+        values = angles.values if isinstance(angles, JointAngles) else angles
+        if isinstance(palm, HandSkeleton):
+            units = palm.units if units is None else units
+            side = palm.side if side is None else side
+            palm_joints = palm.joints
+        else:
+            palm_joints = as_float_array(palm)
+        if units is None:
+            raise UnitsError("from_angles needs units=... (or a HandSkeleton as palm, whose units are used).")
+        hand_side = anatomy.side("right" if side is None else side)
+        shape = tuple(palm_joints.shape)
+        if len(shape) >= 2 and shape[-2:] == (NUM_JOINTS, 3):
+            palm_joints = take(palm_joints, _PALM_JOINTS, axis=-2)
+        elif len(shape) < 2 or shape[-2:] != (6, 3):
+            raise ShapeError(f"palm must have shape (..., 6, 3) or (..., 21, 3), got {shape}.")
+        if tuple(values.shape[-2:]) != (15, 2):
+            raise ShapeError(f"angles must have shape (..., 15, 2), got {tuple(values.shape)}.")
+        if bone_lengths.shape[-1] == 20:
+            bone_lengths = take(bone_lengths, _ANGLE_BONE_INDEX, axis=-1)
+        elif bone_lengths.shape[-1] != 15:
+            raise ShapeError(f"bone_lengths must have shape (..., 15) or (..., 20), got {tuple(bone_lengths.shape)}.")
+        mirror = hand_side == Side.left
+        if mirror:
+            palm_joints = _mirror_x(palm_joints)
+        joints = forward(palm_joints, values, bone_lengths)
+        if mirror:
+            joints = _mirror_x(joints)
+        return cls.unchecked(joints, units=units, side=hand_side)
+
     def to_order(self, order: Any) -> Array:
         """The joints as an array ``(..., 21, 3)`` in another registered order (e.g. ``"rhd"``)."""
         return get_order(order).from_canonical(self.joints)
@@ -345,10 +453,8 @@ class HandSkeleton(BaseModel):
 
     def mirror(self) -> HandSkeleton:
         """Mirror x → −x and swap the side (right ↔ left). ``mirror().mirror()`` is the identity."""
-        xp = namespace(self.joints)
-        flipped = xp.concat([-self.joints[..., :1], self.joints[..., 1:]], axis=-1)
         other = Side.left if self.side == Side.right else Side.right
-        return self._replace(flipped, side=other)
+        return self._replace(_mirror_x(self.joints), side=other)
 
     def as_right(self) -> HandSkeleton:
         """This skeleton as a right hand: left hands are mirrored, right hands returned as they are."""
@@ -363,4 +469,4 @@ class HandSkeleton(BaseModel):
         return self._replace(to_torch(self.joints, device=device, dtype=dtype))
 
 
-__all__ = ["HandSkeleton", "TwoHands"]
+__all__ = ["HandSkeleton", "TwoHands", "Measurements"]

@@ -13,10 +13,13 @@ they lie inside the bone-length ranges published with the public Hand-BMC reimpl
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from .anatomy import FINGER_JOINTS, Bone, Finger, Joint
+from .anatomy import ANGLE_BONES, FINGER_JOINTS, NUM_ANGLE_JOINTS, Bone, Finger, Joint, angle_joint
+from .backend import as_float_array, is_torch, to_torch
 from .skeleton import HandSkeleton
 from .units import scale_factor
 
@@ -52,4 +55,35 @@ def flat_hand(units: str = "mm", dtype=np.float64) -> HandSkeleton:
     return HandSkeleton(joints=(joints * scale).astype(dtype), units=units, side="right")
 
 
-__all__ = ["flat_hand", "ADULT_BONE_LENGTHS_MM", "ROOT_SPREAD_DEG"]
+def posed_hand(
+    angles: Any = None,
+    *,
+    degrees: bool = False,
+    units: str = "mm",
+    side: str = "right",
+) -> HandSkeleton:
+    """The template hand posed with joint angles, by forward kinematics (palm and bone lengths of :func:`flat_hand`).
+
+    ``angles`` is ``None`` (flat), a mapping ``{"index_pip": (flexion, abduction), ...}`` (other joints
+    stay 0), or an array ``(..., 15, 2)`` (numpy or torch; a batch gives a batch). Radians unless
+    ``degrees=True``. A left hand is the mirror image of the right one.
+    """
+    template = flat_hand(units=units)
+    if angles is None or isinstance(angles, Mapping):
+        values = np.zeros((NUM_ANGLE_JOINTS, 2))
+        for name, pair in (angles or {}).items():
+            values[int(angle_joint(name))] = pair
+    else:
+        values = as_float_array(angles)
+    if degrees:
+        values = values * (math.pi / 180.0)
+    palm = template.joints
+    lengths = np.asarray(template.bone_lengths)[[int(b) for b in ANGLE_BONES]]
+    if is_torch(values):  # palm and lengths follow the angles' dtype and device
+        palm, lengths = (to_torch(a, device=values.device, dtype=values.dtype) for a in (palm, lengths))
+    else:
+        palm, lengths = palm.astype(values.dtype), lengths.astype(values.dtype)
+    return HandSkeleton.from_angles(values, lengths, palm, units=units, side=side)
+
+
+__all__ = ["flat_hand", "posed_hand", "ADULT_BONE_LENGTHS_MM", "ROOT_SPREAD_DEG"]
