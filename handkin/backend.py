@@ -109,7 +109,8 @@ def _is_half(x: Any) -> bool:
 
 def _cast(value: Any, dtype: Any) -> Any:
     if isinstance(value, tuple):
-        return tuple(_cast(v, dtype) for v in value)
+        items = [_cast(v, dtype) for v in value]
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if hasattr(value, "dtype") and hasattr(value, "shape"):
         return namespace(value).astype(value, dtype)
     return value

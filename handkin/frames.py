@@ -27,107 +27,162 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import array_api_compat
 import numpy as np
 from pydantic import model_validator
 
 from . import anatomy
-from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
-from .backend import Array, cross, dot, namespace, promote_half, safe_atan2, safe_norm, safe_normalize, to_numpy
+from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, PARENTS, AngleJoint, Side
+from .backend import Array, namespace, promote_half, to_numpy
 from .errors import ShapeError
-from .palm import degenerate_tolerance, palm_normal, perpendicular, root_bone_normals, unit_axis
+from .palm import Z_HAT, Palm, degenerate_tolerance_sq, palm_soa, perpendicular
 from .validation import HandkinModel
+from .vec import V, atan2, batch_first, batched, combine, cross, dot, length_from_squared, mask, normalize, to_soa
 
-#: Eq. 4 as a matrix: finger f's first-level x axis is −norm(Σ_i X_MIX[f, i] n_i).
-X_MIX = np.array(
-    [[1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1], [0, 0, 0, 1]],
-    dtype=np.float64,
-)
+_BONE_PARENTS = list(PARENTS[1:])
 
 
-class Axes(NamedTuple):
-    """The three axes of a batch of frames, each ``(..., 3)``."""
+class Frame(NamedTuple):
+    """The axes of a batch of frames, each a :class:`~handkin.vec.V` with rows (5 fingers, M)."""
 
-    x: Array
-    y: Array
-    z: Array
-
-
-def first_level_frames(root_bones: Array) -> Axes:
-    """Frames of the five first-level finger bones from the root bones ``(..., 5, 3)`` (Eq. 4); axes ``(..., 5, 3)``."""
-    xp = namespace(root_bones)
-    b = root_bones
-    tol = degenerate_tolerance(xp, b.dtype)
-    n = root_bone_normals(b)
-    mix = xp.asarray(X_MIX, dtype=b.dtype, device=array_api_compat.device(b))
-    overall = safe_normalize(xp.sum(b, axis=-2), unit_axis(xp, b, 2))
-    z = safe_normalize(b, overall[..., None, :])
-    x_raw = safe_normalize(-xp.matmul(mix, n), -palm_normal(b)[..., None, :], 1e-6)
-    x = safe_normalize(x_raw - dot(x_raw, z)[..., None] * z, perpendicular(z), tol)
-    return Axes(x, cross(z, x), z)
+    x: V
+    y: V
+    z: V
 
 
-def _rotate(frame: Axes, d: Array) -> Axes:
-    """``F · R(d)``: the frame rotated by the minimal rotation taking its z onto the unit direction ``d`` (frame coords)."""
-    xp = namespace(d)
-    dx, dy, dz = d[..., 0:1], d[..., 1:2], d[..., 2:3]
-    one_plus = 1 + dz
-    backwards = one_plus <= float(xp.finfo(d.dtype).eps)
-    k = 1 / xp.where(backwards, xp.ones_like(one_plus), one_plus)
-    kxy = -k * dx * dy
+def first_level_frames(root_bones: V, palm: Palm) -> Frame:
+    """Frames of the five first-level finger bones from the root bones (rows (5, M)) and their palm (Eq. 4)."""
+    xp = namespace(root_bones.x)
+    overall = normalize(V(*(xp.sum(c, axis=0, keepdims=True) for c in root_bones)), Z_HAT)
+    z = normalize(root_bones, overall)  # a zero-length root bone borrows the palm's overall direction
+    n = palm.normals  # x = −n_1, −n_2, −(n_2 + n_3), −(n_3 + n_4), −n_4 (normalised below)
+    x_raw = -V(*(xp.concat([c[0:2], c[1:3] + c[2:4], c[3:4]], axis=0) for c in n))
+    x_perp = x_raw - z * dot(x_raw, z)
+    x = normalize(x_perp, perpendicular(z), degenerate_tolerance_sq(xp, z.x) * dot(x_raw, x_raw))
+    return Frame(x, cross(z, x), z)
+
+
+def rotate(frame: Frame, d: V) -> Frame:
+    """``F · R(d)``: each frame rotated by the minimal rotation taking its z onto the unit direction ``d``
+    (given in frame coordinates). A direction pointing straight back (d_z = −1) rotates by π about y."""
+    xp = namespace(d.x)
+    eps = float(xp.finfo(d.x.dtype).eps)
+    one_plus = 1 + d.z
+    ahead = mask(xp, one_plus > eps, one_plus)
+    k = ahead / xp.maximum(one_plus, eps)
+    kx = k * d.x
+    cxy = -kx * d.y
+    cxx = 1 - kx * d.x - 2 * (1 - ahead)
+    cyy = 1 - k * d.y * d.y
     x, y, z = frame
-    new_x = (1 - k * dx * dx) * x + kxy * y - dx * z
-    new_y = kxy * x + (1 - k * dy * dy) * y - dy * z
-    new_z = dx * x + dy * y + dz * z
-    # exactly backwards: flexion by π about y, i.e. x → −x, z → −z
-    new_x = xp.where(backwards, -x, new_x)
-    new_y = xp.where(backwards, y, new_y)
-    return Axes(new_x, new_y, new_z)
+    return Frame(combine(cxx, x, cxy, y, -d.x, z), combine(cxy, x, cyy, y, -d.y, z), combine(d.x, x, d.y, y, d.z, z))
 
 
-def angles_from_local(local: Array) -> Array:
-    """(flexion, abduction) ``(..., 2)`` of bones given in frame coordinates ``(..., 3)``."""
-    xp = namespace(local)
-    bx, by, bz = local[..., 0], local[..., 1], local[..., 2]
-    hyp = safe_norm(xp.stack([bx, bz], axis=-1))
-    return xp.stack([safe_atan2(bx, bz), safe_atan2(by, hyp)], axis=-1)
+def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V]:
+    """Flexion, abduction (rows (5, M)) and the unit direction in frame coordinates of bones seen in ``frame``."""
+    x, y, z = frame
+    lx, ly, lz = dot(bone, x), dot(bone, y), dot(bone, z)
+    h_sq = lx * lx + lz * lz
+    r_sq = h_sq + ly * ly
+    h = length_from_squared(xp, h_sq)
+    r = length_from_squared(xp, r_sq)
+    flexion = atan2(xp, lx, lz, h)
+    abduction = atan2(xp, ly, h, r)
+    floor = float(xp.finfo(r_sq.dtype).smallest_normal)
+    ok = mask(xp, r_sq > floor, r_sq)
+    inv = ok / xp.sqrt(xp.maximum(r_sq, floor))
+    return flexion, abduction, V(lx * inv, ly * inv, lz * inv + (1 - ok))  # a zero-length bone points along z
 
 
-def direction_from_angles(angles: Array) -> Array:
-    """Unit direction ``(..., 3)`` in frame coordinates of (flexion, abduction) ``(..., 2)``."""
-    xp = namespace(angles)
-    f, a = angles[..., 0], angles[..., 1]
-    ca = xp.cos(a)
-    return xp.stack([xp.sin(f) * ca, xp.sin(a), xp.cos(f) * ca], axis=-1)
+def _rows_first(xp, a: Array) -> Array:
+    """``(M, ...)`` → ``(..., M)`` (a view)."""
+    return xp.permute_dims(a, (*range(1, a.ndim), 0))
 
 
-def _finger_chains(joints: Array) -> Array:
-    """Joints 1..20 as ``(..., 5, 4, 3)``: five fingers, four joints each from the base outwards."""
+def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array, ...]:
+    """The structure-of-arrays core of :func:`measure` on a flat batch ``(M, 21, 3)``."""
     xp = namespace(joints)
-    return xp.reshape(joints[..., 1:, :], (*joints.shape[:-2], 5, 4, 3))
+    j = to_soa(joints)
+    if mirror:
+        j = V(-j.x, j.y, j.z)
+    bones = j.rows(slice(1, None)) - j.rows(_BONE_PARENTS)
+    length_sq = dot(bones, bones)
+    lengths = length_from_squared(xp, length_sq)
+    m = joints.shape[0]
+    chains = V(*(xp.reshape(c, (5, 4, m)) for c in bones))  # bones by finger and level (level 0 = root)
+    root = V(*(c[:, 0] for c in chains))
+    palm = palm_soa(root, xp.reshape(length_sq, (5, 4, m))[:, 0])
+    frame = first_level_frames(root, palm)
+    angles, frames = [], []
+    for level in (1, 2, 3):
+        flexion, abduction, d = _local_angles(xp, V(*(c[:, level] for c in chains)), frame)
+        angles.append((flexion, abduction))
+        frames.append(frame)
+        if level < 3:
+            frame = rotate(frame, d)
+    # outputs keep the batch last (structure of arrays); measure() turns them into batch-first views
+    out = [lengths, palm.curvature, palm.angles]
+    out.append(xp.stack([a for level in angles for a in level], axis=1))  # (finger, level·2, M)
+    if with_frames:
+        if mirror:  # back into the left hand's coordinates
+            frames = [Frame(*(V(-a.x, a.y, a.z) for a in f)) for f in frames]
+        # matrix element (row = component, column = axis): (finger, level·component·axis, M)
+        out.append(xp.stack([axis[c] for f in frames for c in range(3) for axis in f], axis=1))
+    return tuple(out)
+
+
+class MeasuredArrays(NamedTuple):
+    """Raw outputs of :func:`measure`."""
+
+    bone_lengths: Array
+    palm_curvature: Array
+    palm_angles: Array
+    joint_angles: Array
+    frames: Array | None
 
 
 @promote_half
-def measure(joints: Array) -> tuple[Array, Array]:
-    """Joint angles ``(..., 15, 2)`` and frames ``(..., 15, 3, 3)`` (columns x, y, z) of right hands ``(..., 21, 3)``."""
+def measure(joints: Array, mirror: bool = False, with_frames: bool = True) -> MeasuredArrays:
+    """Bone lengths ``(..., 20)``, palm curvature and angles ``(..., 4)``, joint angles ``(..., 15, 2)`` and
+    frames ``(..., 15, 3, 3)`` (columns x, y, z) of hands ``(..., 21, 3)``.
+
+    ``mirror=True`` measures the mirror image (for left hands) and mirrors the frames back.
+    """
     xp = namespace(joints)
-    chains = _finger_chains(joints)
-    frame = first_level_frames(chains[..., 0, :] - joints[..., None, 0, :])
-    ez = unit_axis(xp, joints, 2)
-    angles, frames = [], []
-    for level in range(3):
-        x, y, z = frame
-        frames.append(xp.stack(frame, axis=-1))
-        bone = chains[..., level + 1, :] - chains[..., level, :]
-        local = xp.stack([dot(bone, x), dot(bone, y), dot(bone, z)], axis=-1)
-        angles.append(angles_from_local(local))
-        if level < 2:
-            frame = _rotate(frame, safe_normalize(local, ez))
     batch = tuple(joints.shape[:-2])
-    # (..., 5 fingers, 3 levels, ...) → finger-major (..., 15, ...)
-    angle_arr = xp.reshape(xp.stack(angles, axis=-2), (*batch, NUM_ANGLE_JOINTS, 2))
-    frame_arr = xp.reshape(xp.stack(frames, axis=-3), (*batch, NUM_ANGLE_JOINTS, 3, 3))
-    return angle_arr, frame_arr
+    res = batched(lambda j: _measure_flat(j, mirror, with_frames), xp.reshape(joints, (-1, 21, 3)))
+    return MeasuredArrays(
+        batch_first(res[0], batch, (20,)),
+        batch_first(res[1], batch, (4,)),
+        batch_first(res[2], batch, (4,)),
+        batch_first(res[3], batch, (NUM_ANGLE_JOINTS, 2)),
+        batch_first(res[4], batch, (NUM_ANGLE_JOINTS, 3, 3)) if with_frames else None,
+    )
+
+
+def _forward_flat(palm: Array, angles: Array, lengths: Array) -> tuple[Array]:
+    """The structure-of-arrays core of :func:`forward` on flat batches ``(M, 6, 3)``, ``(M, 15, 2)``, ``(M, 15)``."""
+    xp = namespace(palm, angles, lengths)
+    m = palm.shape[0]
+    p = to_soa(palm)
+    ang = xp.reshape(_rows_first(xp, angles), (5, 3, 2, m))
+    length = xp.reshape(_rows_first(xp, lengths), (5, 3, m))
+    wrist, position = p.rows(slice(0, 1)), p.rows(slice(1, 6))
+    root = position - wrist
+    frame = first_level_frames(root, palm_soa(root))
+    chain = [position]
+    for level in range(3):
+        flexion, abduction = ang[:, level, 0], ang[:, level, 1]
+        ca = xp.cos(abduction)
+        d = V(xp.sin(flexion) * ca, xp.sin(abduction), xp.cos(flexion) * ca)
+        position = position + combine(d.x, frame.x, d.y, frame.y, d.z, frame.z) * length[:, level]
+        chain.append(position)
+        if level < 2:
+            frame = rotate(frame, d)
+    comps = [
+        xp.concat([w, xp.reshape(xp.stack(list(cs), axis=1), (20, m))], axis=0)
+        for w, cs in zip(wrist, zip(*chain, strict=True), strict=True)
+    ]
+    return (xp.stack(comps, axis=1),)  # (21 joints, 3, M)
 
 
 @promote_half
@@ -140,22 +195,12 @@ def forward(palm: Array, angles: Array, lengths: Array) -> Array:
     """
     xp = namespace(palm, angles, lengths)
     batch = np.broadcast_shapes(tuple(palm.shape[:-2]), tuple(angles.shape[:-2]), tuple(lengths.shape[:-1]))
-    wrist = palm[..., :1, :]
-    frame = first_level_frames(palm[..., 1:, :] - wrist)
-    ang = xp.reshape(angles, (*angles.shape[:-2], 5, 3, 2))
-    length = xp.reshape(lengths, (*lengths.shape[:-1], 5, 3))
-    position = palm[..., 1:, :]
-    chain = [xp.broadcast_to(position, (*batch, 5, 3))]
-    for level in range(3):
-        d = direction_from_angles(ang[..., level, :])
-        x, y, z = frame
-        bone = length[..., level, None] * (d[..., 0:1] * x + d[..., 1:2] * y + d[..., 2:3] * z)
-        position = position + bone
-        chain.append(xp.broadcast_to(position, (*batch, 5, 3)))
-        if level < 2:
-            frame = _rotate(frame, d)
-    fingers = xp.reshape(xp.stack(chain, axis=-2), (*batch, 20, 3))
-    return xp.concat([xp.broadcast_to(wrist, (*batch, 1, 3)), fingers], axis=-2)
+    flat = [
+        xp.reshape(xp.broadcast_to(a, (*batch, *a.shape[-k:])), (-1, *a.shape[-k:]))
+        for a, k in ((palm, 2), (angles, 2), (lengths, 1))
+    ]
+    (joints,) = batched(_forward_flat, *flat)
+    return batch_first(joints, batch, (21, 3))
 
 
 class AnglePair(NamedTuple):
@@ -261,14 +306,13 @@ class BoneFrame(HandkinModel):
 
 
 __all__ = [
-    "Axes",
+    "Frame",
+    "MeasuredArrays",
     "BoneFrame",
     "JointAngles",
     "AnglePair",
-    "X_MIX",
     "first_level_frames",
+    "rotate",
     "measure",
     "forward",
-    "angles_from_local",
-    "direction_from_angles",
 ]

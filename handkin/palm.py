@@ -1,7 +1,9 @@
 """The palm (paper §3.1, Eq. 1–3): root-bone normals, edge normals, curvature, angular distance.
 
-Inputs are the five root bones b_1..b_5 (wrist → thumb_cmc, index_mcp, middle_mcp, ring_mcp,
-little_mcp) as ``(..., 5, 3)``; every function works on numpy and torch with any batch shape.
+The public functions take the five root bones b_1..b_5 (wrist → thumb_cmc, index_mcp,
+middle_mcp, ring_mcp, little_mcp) as ``(..., 5, 3)`` numpy arrays or torch tensors; the work is
+done by :func:`palm_soa` on structure-of-arrays vectors (:mod:`handkin.vec`), which
+:mod:`handkin.frames` reuses.
 
 Degenerate palms (documented fallbacks, all finite with finite gradients):
 
@@ -18,76 +20,88 @@ Degenerate palms (documented fallbacks, all finite with finite gradients):
 
 from __future__ import annotations
 
-import array_api_compat
+from typing import NamedTuple
 
-from .backend import Array, cross, dot, namespace, promote_half, safe_atan2, safe_norm, safe_normalize
+from .backend import Array, namespace, promote_half
+from .vec import V, atan2, batch_first, batched, cross, dot, length_from_squared, normalize, to_soa
 
-
-def degenerate_tolerance(xp, dtype) -> float:
-    """Relative tolerance below which a cross product counts as zero (√eps of the dtype)."""
-    return float(xp.finfo(dtype).eps) ** 0.5
-
-
-def unit_axis(xp, like: Array, axis: int) -> Array:
-    """The unit vector along ``axis`` (0, 1, 2) with the dtype and device of ``like``."""
-    values = [0.0, 0.0, 0.0]
-    values[axis] = 1.0
-    return xp.asarray(values, dtype=like.dtype, device=array_api_compat.device(like))
+X_HAT = V(1.0, 0.0, 0.0)
+Z_HAT = V(0.0, 0.0, 1.0)
 
 
-def perpendicular(v: Array) -> Array:
-    """A unit vector perpendicular to ``v`` (..., 3): norm(v × ẑ), or x̂ when v is along z or zero."""
-    xp = namespace(v)
-    tol = degenerate_tolerance(xp, v.dtype)
-    return safe_normalize(cross(v, unit_axis(xp, v, 2)), unit_axis(xp, v, 0), tol * safe_norm(v, keepdims=True))
+def degenerate_tolerance_sq(xp, like: Array) -> float:
+    """Squared relative tolerance below which a cross product counts as zero (eps of the dtype, i.e. (√eps)²)."""
+    return float(xp.finfo(like.dtype).eps)
 
 
-def palm_normal(root_bones: Array) -> Array:
-    """The palm's normal N̂ = norm(Σ_i b_{i+1} × b_i), ``(..., 3)``; the fallback for degenerate pairs."""
+def perpendicular(v: V) -> V:
+    """Unit vectors perpendicular to ``v``: norm(v × ẑ), or x̂ where v is along z or zero."""
+    xp = namespace(v.x)
+    return normalize(V(v.y, -v.x, 0.0 * v.x), X_HAT, degenerate_tolerance_sq(xp, v.x) * dot(v, v))
+
+
+class Palm(NamedTuple):
+    """The palm quantities of a batch in structure-of-arrays form (rows × batch)."""
+
+    normals: V
+    """n_1..n_4, rows (4, M) (Eq. 2)."""
+    palm_normal: V
+    """N̂, rows (1, M): the fallback for degenerate pairs."""
+    curvature: Array
+    """c_1..c_4 ``(4, M)`` (Eq. 1)."""
+    angles: Array
+    """φ_1..φ_4 ``(4, M)`` (Eq. 3)."""
+
+
+def palm_soa(r: V, length_sq: Array | None = None) -> Palm:
+    """Palm quantities from root bones ``r`` (rows (5, M)); ``length_sq`` (5, M) = their squared lengths if known."""
+    xp = namespace(r.x)
+    tol_sq = degenerate_tolerance_sq(xp, r.x)
+    sq = dot(r, r) if length_sq is None else length_sq
+    a, b = r.rows(slice(0, 4)), r.rows(slice(1, 5))
+    c = cross(b, a)  # b_{i+1} × b_i
+    pair_sq = sq[:-1] * sq[1:]
+    total = V(*(xp.sum(comp, axis=0, keepdims=True) for comp in c))
+    palm_normal = normalize(total, perpendicular(r.rows(slice(2, 3))), tol_sq * xp.sum(pair_sq, axis=0, keepdims=True))
+    n = normalize(c, palm_normal, tol_sq * pair_sq)
+    # edge normals e_1 = n_1, e_i = norm(n_i + n_{i-1}), e_5 = n_4
+    inner = normalize(n.rows(slice(1, 4)) + n.rows(slice(0, 3)), palm_normal, 1e-12)
+    e = V(*(xp.concat([nc[:1], ic, nc[3:]], axis=0) for nc, ic in zip(n, inner, strict=True)))
+    db = b - a
+    curvature = dot(e.rows(slice(1, 5)) - e.rows(slice(0, 4)), db) / xp.maximum(
+        dot(db, db), float(xp.finfo(sq.dtype).smallest_normal)
+    )
+    angles = atan2(xp, length_from_squared(xp, dot(c, c)), dot(a, b), length_from_squared(xp, pair_sq))
+    return Palm(n, palm_normal, curvature, angles)
+
+
+def _per_hand(root_bones: Array, pick) -> Array:
     xp = namespace(root_bones)
-    b = root_bones
-    c = cross(b[..., 1:, :], b[..., :-1, :])
-    scale = xp.sum(safe_norm(b[..., 1:, :]) * safe_norm(b[..., :-1, :]), axis=-1)[..., None]
-    tol = degenerate_tolerance(xp, b.dtype)
-    return safe_normalize(xp.sum(c, axis=-2), perpendicular(b[..., 2, :]), tol * scale)
+    batch = tuple(root_bones.shape[:-2])
+    flat = xp.reshape(root_bones, (-1, 5, 3))
 
-
-def root_bone_normals(root_bones: Array) -> Array:
-    """Eq. 2: n_i = norm(b_{i+1} × b_i) for the four neighbouring pairs, ``(..., 4, 3)``."""
-    xp = namespace(root_bones)
-    b = root_bones
-    c = cross(b[..., 1:, :], b[..., :-1, :])
-    tol = degenerate_tolerance(xp, b.dtype)
-    scale = (safe_norm(b[..., 1:, :]) * safe_norm(b[..., :-1, :]))[..., None]
-    return safe_normalize(c, palm_normal(b)[..., None, :], tol * scale)
-
-
-def edge_normals(normals: Array, fallback: Array) -> Array:
-    """Eq. 2: e_1 = n_1, e_i = norm(n_i + n_{i−1}) (i = 2, 3, 4), e_5 = n_4, ``(..., 5, 3)``.
-
-    ``fallback`` (..., 3) is used where two neighbouring normals cancel.
-    """
-    xp = namespace(normals)
-    inner = safe_normalize(normals[..., 1:, :] + normals[..., :-1, :], fallback[..., None, :], 1e-6)
-    return xp.concat([normals[..., :1, :], inner, normals[..., 3:, :]], axis=-2)
+    (result,) = batched(lambda rb: (pick(palm_soa(to_soa(rb))),), flat)
+    return batch_first(result, batch, (4,))
 
 
 @promote_half
 def palm_curvature(root_bones: Array) -> Array:
     """Eq. 1: c_i = (e_{i+1} − e_i)·(b_{i+1} − b_i) / ‖b_{i+1} − b_i‖², ``(..., 4)``, in 1/length units."""
-    xp = namespace(root_bones)
-    b = root_bones
-    e = edge_normals(root_bone_normals(b), palm_normal(b))
-    db = b[..., 1:, :] - b[..., :-1, :]
-    den = dot(db, db)
-    return dot(e[..., 1:, :] - e[..., :-1, :], db) / xp.where(den > 0, den, xp.ones_like(den))
+    return _per_hand(root_bones, lambda p: p.curvature)
 
 
 @promote_half
 def palm_angles(root_bones: Array) -> Array:
     """Eq. 3: φ_i = angle(b_i, b_{i+1}) ∈ [0, π], radians, ``(..., 4)`` — atan2(‖b_i × b_{i+1}‖, b_i·b_{i+1})."""
-    b = root_bones
-    return safe_atan2(safe_norm(cross(b[..., :-1, :], b[..., 1:, :])), dot(b[..., :-1, :], b[..., 1:, :]))
+    return _per_hand(root_bones, lambda p: p.angles)
 
 
-__all__ = ["palm_normal", "root_bone_normals", "edge_normals", "palm_curvature", "palm_angles", "perpendicular"]
+def root_bone_normals(root_bones: Array) -> Array:
+    """Eq. 2: n_i = norm(b_{i+1} × b_i) for the four neighbouring pairs, ``(..., 4, 3)``."""
+    xp = namespace(root_bones)
+    batch = tuple(root_bones.shape[:-2])
+    n = palm_soa(to_soa(xp.reshape(root_bones, (-1, 5, 3)))).normals
+    return xp.reshape(xp.permute_dims(xp.stack(n, axis=-1), (1, 0, 2)), (*batch, 4, 3))
+
+
+__all__ = ["Palm", "palm_soa", "palm_curvature", "palm_angles", "root_bone_normals", "perpendicular", "X_HAT", "Z_HAT"]

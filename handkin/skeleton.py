@@ -341,7 +341,7 @@ class HandSkeleton(HandkinModel):
     @property
     def joint_angles(self) -> Array:
         """(flexion, abduction) of the 15 angle joints ``(..., 15, 2)``, radians, finger-major (Eq. 4–6)."""
-        return measure(self.as_right().joints)[0]
+        return measure(self.joints, mirror=self.side == Side.left, with_frames=False).joint_angles
 
     @property
     def angles(self) -> JointAngles:
@@ -354,16 +354,14 @@ class HandSkeleton(HandkinModel):
         return self.measure().frames
 
     def measure(self) -> Measurements:
-        """Bone lengths, palm curvature and angles, joint angles and frames, computed in one pass."""
-        right = self.as_right()
-        root = right.root_bones
-        angles, matrices = measure(right.joints)
-        if self.side == Side.left:  # mirror the frames back into the left hand's coordinates
-            xp = namespace(matrices)
-            matrices = xp.concat([-matrices[..., :1, :], matrices[..., 1:, :]], axis=-2)
+        """Bone lengths, palm curvature and angles, joint angles and frames, computed in one pass.
+
+        Left hands are measured as their mirror image; their frames are mirrored back.
+        """
+        raw = measure(self.joints, mirror=self.side == Side.left)
         origins = take(self.joints, _ANGLE_JOINT_INDEX, axis=-2)
-        frames = BoneFrame.model_construct(matrices=matrices, origins=origins, side=self.side)
-        return Measurements(self.bone_lengths, palm_curvature(root), palm_angles(root), angles, frames)
+        frames = BoneFrame.model_construct(matrices=raw.frames, origins=origins, side=self.side)
+        return Measurements(raw.bone_lengths, raw.palm_curvature, raw.palm_angles, raw.joint_angles, frames)
 
     @classmethod
     def from_angles(

@@ -1,0 +1,170 @@
+"""Structure-of-arrays 3-vectors: the fast layout for handkin's geometry.
+
+A :class:`V` holds the x, y and z components of a batch of vectors as three arrays of equal
+shape, typically ``(k, M)`` with the flattened batch ``M`` last, so every operation is one long
+elementwise loop (numpy) or kernel (torch) instead of many length-3 inner loops. The helpers
+never branch on values (no ``where``): degenerate cases blend in a fallback with a 0/1 mask,
+which keeps values and gradients finite as long as both sides are finite.
+
+:func:`to_soa` / :func:`from_soa` convert ``(..., K, 3)`` arrays to and from this layout, and
+:func:`batched` runs a structure-of-arrays function over a numpy batch in cache-sized chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .backend import Array, is_torch, namespace
+
+#: Frames per chunk when numpy batches are processed in pieces (bounds memory, keeps copies in cache).
+CHUNK = 16384
+
+
+class V(NamedTuple):
+    """A batch of 3-vectors as separate component arrays."""
+
+    x: Array
+    y: Array
+    z: Array
+
+    def __add__(self, other: V) -> V:  # type: ignore[override]
+        return V(self.x + other.x, self.y + other.y, self.z + other.z)
+
+    def __sub__(self, other: V) -> V:
+        return V(self.x - other.x, self.y - other.y, self.z - other.z)
+
+    def __neg__(self) -> V:
+        return V(-self.x, -self.y, -self.z)
+
+    def __mul__(self, s: Any) -> V:  # type: ignore[override]
+        """Scale by a scalar array broadcastable to the components."""
+        return V(self.x * s, self.y * s, self.z * s)
+
+    def rows(self, index: Any) -> V:
+        """The same rows (first axis) of every component."""
+        return V(self.x[index], self.y[index], self.z[index])
+
+
+def dot(a: V, b: V) -> Array:
+    return a.x * b.x + a.y * b.y + a.z * b.z
+
+
+def cross(a: V, b: V) -> V:
+    return V(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+
+
+def combine(cx: Array, a: V, cy: Array, b: V, cz: Array, c: V) -> V:
+    """``cx·a + cy·b + cz·c`` with scalar-array coefficients."""
+    return V(cx * a.x + cy * b.x + cz * c.x, cx * a.y + cy * b.y + cz * c.y, cx * a.z + cy * b.z + cz * c.z)
+
+
+def mask(xp, condition: Array, like: Array) -> Array:
+    """A condition as 0/1 values of ``like``'s dtype (for branch-free blending)."""
+    return xp.astype(condition, like.dtype)
+
+
+def tiny(xp, like: Array) -> float:
+    """The smallest normal number of ``like``'s dtype."""
+    return float(xp.finfo(like.dtype).smallest_normal)
+
+
+def length_from_squared(xp, sq: Array) -> Array:
+    """``sqrt(sq)``, exactly 0 at 0 with a zero gradient there (``sq / sqrt(max(sq, tiny))``)."""
+    return sq / xp.sqrt(xp.maximum(sq, tiny(xp, sq)))
+
+
+def normalize(v: V, fallback: V, threshold_sq: Array | float = 0.0) -> V:
+    """``v / |v|``, or ``fallback`` (unit vectors, broadcastable) where ``|v|² <= threshold_sq``."""
+    xp = namespace(v.x)
+    sq = dot(v, v)
+    floor = tiny(xp, sq)
+    ok = mask(xp, sq > threshold_sq + floor, sq)
+    unit = v * (ok / xp.sqrt(xp.maximum(sq, floor)))
+    return unit + fallback * (1 - ok)
+
+
+def atan2(xp, y: Array, x: Array, r: Array) -> Array:
+    """``atan2(y, x)`` given ``r = hypot(x, y)``, through one ``arctan`` of the half angle.
+
+    About twice as fast as numpy's ``arctan2``, accurate to a few ulps, smooth everywhere except
+    the negative x axis (as atan2), and 0 with a zero gradient at ``x = y = 0``.
+    """
+    floor = float(xp.finfo(r.dtype).smallest_normal) ** 0.5
+    negative = mask(xp, x < 0, x)
+    den = r + (1 - 2 * negative) * x  # r + |x| without abs(), so the gradient at x = 0 is right
+    t = 2 * xp.atan(y * (mask(xp, den > floor, den) / xp.maximum(den, floor)))
+    sign_y = 2 * mask(xp, y >= 0, y) - 1
+    return t + negative * (sign_y * np.pi - 2 * t)
+
+
+def to_soa(array: Array) -> V:
+    """``(..., K, 3)`` → components ``(K, M)`` each, ``M`` the flattened batch (one contiguous copy)."""
+    xp = namespace(array)
+    k = array.shape[-2]
+    flat = xp.reshape(array, (-1, k * 3))
+    t = contiguous(xp.permute_dims(flat, (1, 0)))
+    t = xp.reshape(t, (k, 3, t.shape[-1]))
+    return V(t[:, 0, :], t[:, 1, :], t[:, 2, :])
+
+
+def from_soa(v: V, batch_shape: tuple[int, ...]) -> Array:
+    """Components ``(K, M)`` → ``(*batch_shape, K, 3)`` (a view for numpy, contiguous for torch)."""
+    xp = namespace(v.x)
+    stacked = xp.stack(v, axis=-1)  # (K, M, 3)
+    return xp.reshape(xp.permute_dims(stacked, (1, 0, 2)), (*batch_shape, v.x.shape[0], 3))
+
+
+def contiguous(x: Array) -> Array:
+    """A C-contiguous copy of ``x`` when it is not one already."""
+    if is_torch(x):
+        return x.contiguous()
+    return np.ascontiguousarray(x)
+
+
+def batched(fn: Callable[..., tuple[Array, ...]], *arrays: Array) -> tuple[Array, ...]:
+    """Call ``fn`` on arrays whose *leading* axis is a flat batch ``M``; ``fn`` returns arrays whose *last*
+    axis is that batch (the structure-of-arrays layout). Large numpy batches are processed in chunks of
+    :data:`CHUNK` written into preallocated outputs; torch tensors go through in one call (autograd, devices).
+    """
+    m = arrays[0].shape[0]
+    if is_torch(arrays[0]) or m <= CHUNK:
+        return tuple(fn(*arrays))
+    first = fn(*(a[:CHUNK] for a in arrays))
+    results = tuple(np.empty((*r.shape[:-1], m), dtype=r.dtype) for r in first)
+    for out, part in zip(results, first, strict=True):
+        out[..., :CHUNK] = part
+    for start in range(CHUNK, m, CHUNK):
+        for out, part in zip(results, fn(*(a[start : start + CHUNK] for a in arrays)), strict=True):
+            out[..., start : start + CHUNK] = part
+    return results
+
+
+def batch_first(x: Array, batch_shape: tuple[int, ...], item_shape: tuple[int, ...]) -> Array:
+    """A structure-of-arrays result ``(*item_axes, M)`` as ``(*batch_shape, *item_shape)``; a view where possible.
+
+    ``x``'s leading axes, moved behind the batch axis, must reshape to ``item_shape`` in C order.
+    """
+    xp = namespace(x)
+    moved = xp.permute_dims(x, (x.ndim - 1, *range(x.ndim - 1)))
+    return xp.reshape(moved, (*batch_shape, *item_shape))
+
+
+__all__ = [
+    "V",
+    "dot",
+    "cross",
+    "combine",
+    "mask",
+    "normalize",
+    "atan2",
+    "length_from_squared",
+    "to_soa",
+    "from_soa",
+    "contiguous",
+    "batched",
+    "batch_first",
+    "CHUNK",
+]
