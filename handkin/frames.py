@@ -61,24 +61,29 @@ def first_level_frames(root_bones: V, palm: Palm) -> Frame:
     return Frame(x, cross(z, x), z)
 
 
-def rotate(frame: Frame, d: V) -> Frame:
+def rotate(frame: Frame, d: V, direction: V | None = None) -> Frame:
     """``F · R(d)``: each frame rotated by the minimal rotation taking its z onto the unit direction ``d``
-    (given in frame coordinates). A direction pointing straight back (d_z = −1) rotates by π about y."""
+    (given in frame coordinates); ``direction`` is the same direction in world coordinates if known.
+
+    With ``w = k (d_x x + d_y y) + z`` and ``k = 1 / (1 + d_z)``: x' = x − d_x w, y' = y − d_y w,
+    z' = d_x x + d_y y + d_z z. A direction pointing straight back (d_z = −1) rotates by π about y.
+    """
     xp = namespace(d.x)
     eps = float(xp.finfo(d.x.dtype).eps)
+    x, y, z = frame
+    if direction is None:
+        direction = combine(d.x, x, d.y, y, d.z, z)
     one_plus = 1 + d.z
     ahead = mask(xp, one_plus > eps, one_plus)
     k = ahead / xp.maximum(one_plus, eps)
-    kx = k * d.x
-    cxy = -kx * d.y
-    cxx = 1 - kx * d.x - 2 * (1 - ahead)
-    cyy = 1 - k * d.y * d.y
-    x, y, z = frame
-    return Frame(combine(cxx, x, cxy, y, -d.x, z), combine(cxy, x, cyy, y, -d.y, z), combine(d.x, x, d.y, y, d.z, z))
+    w = (direction - z * d.z) * k + z
+    new_x = x - w * d.x - x * (2 - 2 * ahead)
+    return Frame(new_x, y - w * d.y, direction)
 
 
-def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V]:
-    """Flexion, abduction (rows (5, M)) and the unit direction in frame coordinates of bones seen in ``frame``."""
+def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V, V]:
+    """Flexion, abduction (rows (5, M)) of bones seen in ``frame``, and their unit direction in frame and in world
+    coordinates."""
     x, y, z = frame
     lx, ly, lz = dot(bone, x), dot(bone, y), dot(bone, z)
     h_sq = lx * lx + lz * lz
@@ -86,11 +91,12 @@ def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V]:
     h = length_from_squared(xp, h_sq)
     r = length_from_squared(xp, r_sq)
     flexion = atan2(xp, lx, lz, h)
-    abduction = atan2(xp, ly, h, r)
+    abduction = atan2(xp, ly, h, r, x_nonnegative=True)
     floor = float(xp.finfo(r_sq.dtype).smallest_normal)
     ok = mask(xp, r_sq > floor, r_sq)
     inv = ok / xp.sqrt(xp.maximum(r_sq, floor))
-    return flexion, abduction, V(lx * inv, ly * inv, lz * inv + (1 - ok))  # a zero-length bone points along z
+    zero = 1 - ok  # a zero-length bone points along the frame's z
+    return flexion, abduction, V(lx * inv, ly * inv, lz * inv + zero), bone * inv + z * zero
 
 
 def _rows_first(xp, a: Array) -> Array:
@@ -114,11 +120,11 @@ def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array
     frame = first_level_frames(root, palm)
     angles, frames = [], []
     for level in (1, 2, 3):
-        flexion, abduction, d = _local_angles(xp, V(*(c[:, level] for c in chains)), frame)
+        flexion, abduction, d, direction = _local_angles(xp, V(*(c[:, level] for c in chains)), frame)
         angles.append((flexion, abduction))
         frames.append(frame)
         if level < 3:
-            frame = rotate(frame, d)
+            frame = rotate(frame, d, direction)
     # outputs keep the batch last (structure of arrays); measure() turns them into batch-first views
     out = [lengths, palm.curvature, palm.angles]
     out.append(xp.stack([a for level in angles for a in level], axis=1))  # (finger, level·2, M)

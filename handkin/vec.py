@@ -86,13 +86,17 @@ def normalize(v: V, fallback: V, threshold_sq: Array | float = 0.0) -> V:
     return unit + fallback * (1 - ok)
 
 
-def atan2(xp, y: Array, x: Array, r: Array) -> Array:
+def atan2(xp, y: Array, x: Array, r: Array, x_nonnegative: bool = False) -> Array:
     """``atan2(y, x)`` given ``r = hypot(x, y)``, through one ``arctan`` of the half angle.
 
     About twice as fast as numpy's ``arctan2``, accurate to a few ulps, smooth everywhere except
-    the negative x axis (as atan2), and 0 with a zero gradient at ``x = y = 0``.
+    the negative x axis (as atan2), and 0 with a zero gradient at ``x = y = 0``. Pass
+    ``x_nonnegative=True`` when ``x >= 0`` is known (fewer operations).
     """
     floor = float(xp.finfo(r.dtype).smallest_normal) ** 0.5
+    if x_nonnegative:
+        den = r + x
+        return 2 * xp.atan(y * (mask(xp, den > floor, den) / xp.maximum(den, floor)))
     negative = mask(xp, x < 0, x)
     den = r + (1 - 2 * negative) * x  # r + |x| without abs(), so the gradient at x = 0 is right
     t = 2 * xp.atan(y * (mask(xp, den > floor, den) / xp.maximum(den, floor)))
