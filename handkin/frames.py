@@ -31,14 +31,25 @@ import numpy as np
 from pydantic import model_validator
 
 from . import anatomy
-from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, PARENTS, AngleJoint, Side
+from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
 from .backend import Array, namespace, promote_half, to_numpy
 from .errors import ShapeError
 from .palm import Z_HAT, Palm, degenerate_tolerance_sq, palm_soa, perpendicular
 from .validation import HandkinModel
-from .vec import V, atan2, batch_first, batched, combine, cross, dot, length_from_squared, mask, normalize, to_soa
-
-_BONE_PARENTS = list(PARENTS[1:])
+from .vec import (
+    Stacked,
+    V,
+    atan2,
+    batch_first,
+    batched,
+    combine,
+    cross,
+    dot,
+    length_from_squared,
+    mask,
+    normalize,
+    to_soa,
+)
 
 
 class Frame(NamedTuple):
@@ -110,29 +121,30 @@ def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array
     j = to_soa(joints)
     if mirror:
         j = V(-j.x, j.y, j.z)
-    bones = j.rows(slice(1, None)) - j.rows(_BONE_PARENTS)
-    length_sq = dot(bones, bones)
-    lengths = length_from_squared(xp, length_sq)
     m = joints.shape[0]
-    chains = V(*(xp.reshape(c, (5, 4, m)) for c in bones))  # bones by finger and level (level 0 = root)
-    root = V(*(c[:, 0] for c in chains))
-    palm = palm_soa(root, xp.reshape(length_sq, (5, 4, m))[:, 0])
-    frame = first_level_frames(root, palm)
+    fingers = V(*(xp.reshape(c[1:], (5, 4, m)) for c in j))  # joints by finger and level, base first
+    wrist = j.rows(slice(0, 1))
+    bones = [V(*(f[:, 0] - w for f, w in zip(fingers, wrist, strict=True)))]  # level 0: the root bones
+    bones += [V(*(f[:, level] - f[:, level - 1] for f in fingers)) for level in (1, 2, 3)]
+    length_sq = [dot(b, b) for b in bones]
+    lengths = Stacked([length_from_squared(xp, sq) for sq in length_sq])  # (finger, level, M) = Bone order
+    palm = palm_soa(bones[0], length_sq[0])
+    frame = first_level_frames(bones[0], palm)
     angles, frames = [], []
     for level in (1, 2, 3):
-        flexion, abduction, d, direction = _local_angles(xp, V(*(c[:, level] for c in chains)), frame)
+        flexion, abduction, d, direction = _local_angles(xp, bones[level], frame)
         angles.append((flexion, abduction))
         frames.append(frame)
         if level < 3:
             frame = rotate(frame, d, direction)
     # outputs keep the batch last (structure of arrays); measure() turns them into batch-first views
     out = [lengths, palm.curvature, palm.angles]
-    out.append(xp.stack([a for level in angles for a in level], axis=1))  # (finger, level·2, M)
+    out.append(Stacked([a for level in angles for a in level]))  # (finger, level·2, M)
     if with_frames:
         if mirror:  # back into the left hand's coordinates
             frames = [Frame(*(V(-a.x, a.y, a.z) for a in f)) for f in frames]
         # matrix element (row = component, column = axis): (finger, level·component·axis, M)
-        out.append(xp.stack([axis[c] for f in frames for c in range(3) for axis in f], axis=1))
+        out.append(Stacked([axis[c] for f in frames for c in range(3) for axis in f]))
     return tuple(out)
 
 
@@ -157,7 +169,7 @@ def measure(joints: Array, mirror: bool = False, with_frames: bool = True) -> Me
     batch = tuple(joints.shape[:-2])
     res = batched(lambda j: _measure_flat(j, mirror, with_frames), xp.reshape(joints, (-1, 21, 3)))
     return MeasuredArrays(
-        batch_first(res[0], batch, (20,)),
+        batch_first(xp.reshape(res[0], (20, res[0].shape[-1])), batch, (20,)),
         batch_first(res[1], batch, (4,)),
         batch_first(res[2], batch, (4,)),
         batch_first(res[3], batch, (NUM_ANGLE_JOINTS, 2)),

@@ -20,7 +20,7 @@ import numpy as np
 from .backend import Array, is_torch, namespace
 
 #: Frames per chunk when numpy batches are processed in pieces (bounds memory, keeps copies in cache).
-CHUNK = 16384
+CHUNK = 8192
 
 
 class V(NamedTuple):
@@ -128,22 +128,50 @@ def contiguous(x: Array) -> Array:
     return np.ascontiguousarray(x)
 
 
-def batched(fn: Callable[..., tuple[Array, ...]], *arrays: Array) -> tuple[Array, ...]:
-    """Call ``fn`` on arrays whose *leading* axis is a flat batch ``M``; ``fn`` returns arrays whose *last*
-    axis is that batch (the structure-of-arrays layout). Large numpy batches are processed in chunks of
-    :data:`CHUNK` written into preallocated outputs; torch tensors go through in one call (autograd, devices).
+class Stacked(NamedTuple):
+    """An output of a :func:`batched` function given as parts ``(k, M)`` to stack on axis 1 → ``(k, len(parts), M)``.
+
+    Chunked numpy runs write the parts straight into the preallocated output (one copy, not two).
     """
+
+    parts: list
+
+
+def batched(fn: Callable[..., tuple[Any, ...]], *arrays: Array) -> tuple[Array, ...]:
+    """Call ``fn`` on arrays whose *leading* axis is a flat batch ``M``; ``fn`` returns arrays (or
+    :class:`Stacked` parts) whose *last* axis is that batch (the structure-of-arrays layout). Large numpy
+    batches are processed in chunks of :data:`CHUNK` written into preallocated outputs; torch tensors go
+    through in one call (autograd, devices).
+    """
+
+    def assemble(result: Any) -> Array:
+        return namespace(result.parts[0]).stack(result.parts, axis=1) if isinstance(result, Stacked) else result
+
+    def write(out: Array, result: Any, span: slice) -> None:
+        if isinstance(result, Stacked):
+            for i, part in enumerate(result.parts):
+                out[:, i, span] = part
+        else:
+            out[..., span] = result
+
     m = arrays[0].shape[0]
     if is_torch(arrays[0]) or m <= CHUNK:
-        return tuple(fn(*arrays))
-    first = fn(*(a[:CHUNK] for a in arrays))
-    results = tuple(np.empty((*r.shape[:-1], m), dtype=r.dtype) for r in first)
-    for out, part in zip(results, first, strict=True):
-        out[..., :CHUNK] = part
-    for start in range(CHUNK, m, CHUNK):
-        for out, part in zip(results, fn(*(a[start : start + CHUNK] for a in arrays)), strict=True):
-            out[..., start : start + CHUNK] = part
-    return results
+        return tuple(assemble(r) for r in fn(*arrays))
+    outputs = None
+    for start in range(0, m, CHUNK):
+        span = slice(start, min(start + CHUNK, m))
+        results = fn(*(a[span] for a in arrays))
+        if outputs is None:
+            outputs = tuple(
+                np.empty(
+                    (r.parts[0].shape[0], len(r.parts), m) if isinstance(r, Stacked) else (*r.shape[:-1], m),
+                    dtype=(r.parts[0] if isinstance(r, Stacked) else r).dtype,
+                )
+                for r in results
+            )
+        for out, r in zip(outputs, results, strict=True):
+            write(out, r, span)
+    return outputs
 
 
 def batch_first(x: Array, batch_shape: tuple[int, ...], item_shape: tuple[int, ...]) -> Array:
@@ -169,6 +197,7 @@ __all__ = [
     "from_soa",
     "contiguous",
     "batched",
+    "Stacked",
     "batch_first",
     "CHUNK",
 ]
