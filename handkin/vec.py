@@ -91,7 +91,8 @@ def atan2(xp, y: Array, x: Array, r: Array, x_nonnegative: bool = False) -> Arra
 
     About twice as fast as numpy's ``arctan2``, accurate to a few ulps, smooth everywhere except
     the negative x axis (as atan2), and 0 with a zero gradient at ``x = y = 0`` (points closer to the
-    origin than √(smallest normal) — 1.5e-154 in float64, 1.1e-19 in float32 — count as the origin). Pass
+    origin than √(smallest normal) — 1.5e-154 in float64, 1.1e-19 in float32 — count as the origin;
+    on the negative x axis the result is +π whatever the sign of a zero y). Pass
     ``x_nonnegative=True`` when ``x >= 0`` is known (fewer operations).
     """
     floor = float(xp.finfo(r.dtype).smallest_normal) ** 0.5
