@@ -9,27 +9,45 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import __version__
-from .anatomy import Bone, Joint
+from .anatomy import Bone
+from .frames import JointAngles
 from .orders import available_orders, get_order
-from .template import flat_hand
+from .skeleton import HandSkeleton
+from .template import posed_hand
+
+#: The pose of the built-in demo hand: a relaxed, slightly closed right hand (degrees).
+DEMO_POSE = {
+    "thumb_cmc": (15, 20), "thumb_mcp": (20, 0), "thumb_ip": (15, 0),
+    "index_mcp": (20, 5), "index_pip": (30, 0), "index_dip": (15, 0),
+    "middle_mcp": (25, 0), "middle_pip": (35, 0), "middle_dip": (20, 0),
+    "ring_mcp": (30, -5), "ring_pip": (40, 0), "ring_dip": (25, 0),
+    "little_mcp": (35, -10), "little_pip": (45, 0), "little_dip": (25, 0),
+}  # fmt: skip
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """Summarise the built-in example hand: joints, bones and units (the measurements come with later issues)."""
-    hand = flat_hand(units=args.units)
-    ref = hand.normalized()
-    print(f"handkin {__version__} — built-in example: {hand}")
-    print(f"\n{'joint':<12} {'x':>9} {'y':>9} {'z':>9}   ({hand.units.value})")
-    for j in Joint:
-        x, y, z = np.asarray(hand.joint(j))
-        print(f"{j.name:<12} {x:9.2f} {y:9.2f} {z:9.2f}")
-    print(f"\n{'bone':<12} {'parent→child':<24} {'length':>9} {'ref':>7}")
-    lengths, ref_lengths = np.asarray(hand.bone_lengths), np.asarray(ref.bone_lengths)
+    """Measure the built-in example hand: bones, palm, joint angles, and a forward-kinematics round trip."""
+    hand = posed_hand(DEMO_POSE, degrees=True, units=args.units)
+    m = hand.measure()
+    u = hand.units.value
+    print(f"handkin {__version__} — built-in example: a relaxed right hand posed from the adult template")
+    print(f"  {hand}")
+    print(f"\n{'bone':<12} {'parent→child':<24} {'length':>8} {'ref':>7}")
+    lengths, ref = np.asarray(m.bone_lengths), np.asarray(hand.normalized().bone_lengths)
     for b in Bone:
-        print(f"{b.name:<12} {b.parent.name + '→' + b.child.name:<24} {lengths[b]:9.2f} {ref_lengths[b]:7.3f}")
-    print(f"\nreference bone wrist→middle_mcp: {float(hand.reference_length()):.2f} {hand.units.value}")
-    print(f"mirrored: {hand.mirror()}")
-    print(f"registered joint orders: {', '.join(available_orders())}")
+        print(f"{b.name:<12} {b.parent.name + '→' + b.child.name:<24} {lengths[b]:8.2f} {ref[b]:7.3f}")
+    pairs = ["thumb–index", "index–middle", "middle–ring", "ring–little"]
+    print(f"\n{'palm pair':<14} {'curvature (1/' + u + ')':>18} {'angle°':>8}")
+    for name, c, phi in zip(pairs, np.asarray(m.palm_curvature), np.degrees(np.asarray(m.palm_angles)), strict=True):
+        print(f"{name:<14} {c:18.5f} {phi:8.1f}")
+    print("\n" + JointAngles(m.joint_angles).table())
+    rebuilt = HandSkeleton.from_angles(m.joint_angles, m.bone_lengths, palm=hand)
+    error = float(np.abs(np.asarray(rebuilt.joints) - np.asarray(hand.joints)).max())
+    print(f"\nforward kinematics round trip: max joint error {error:.2e} {u}")
+    print(
+        f"the same hand mirrored: {hand.mirror()}, joint angles equal: "
+        f"{bool(np.allclose(hand.mirror().joint_angles, m.joint_angles))}"
+    )
     return 0
 
 

@@ -256,7 +256,7 @@ class JointAngles:
 
     def table(self, index: Any = ()) -> str:
         """A plain-text table (degrees) of one hand of the batch (``index`` into the batch)."""
-        deg = np.asarray(to_numpy(self.degrees()))[index]
+        deg = np.round(np.asarray(to_numpy(self.degrees()))[index], 1) + 0.0  # + 0.0 turns −0.0 into 0.0
         if deg.ndim != 2:
             raise ShapeError("table() shows one hand: pass the batch index of the hand to show.")
         lines = [f"{'joint':<12} {'flexion°':>9} {'abduction°':>11}"]

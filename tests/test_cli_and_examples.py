@@ -12,16 +12,23 @@ from handkin import cli
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_demo_prints_every_joint_and_bone(capsys):
+def test_demo_measures_the_posed_hand(capsys):
     assert cli.main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "little_tip" in out and "index_mcp→index_pip" in out
-    assert "reference bone wrist→middle_mcp: 87.00 mm" in out
+    assert "middle_mcp   wrist→middle_mcp            87.00   1.000" in out
+    # the demo pose reads back: ring_pip was posed at 40° flexion, little_mcp at −10° abduction
+    assert "ring_pip          40.0         0.0" in out and "-0.0" not in out
+    assert "little_mcp        35.0       -10.0" in out
+    assert "joint angles equal: True" in out
+    error = float(out.split("max joint error ")[1].split()[0])
+    assert error < 1e-9
 
 
 def test_demo_in_metres(capsys):
     assert cli.main(["demo", "--units", "m"]) == 0
-    assert "0.09 m" in capsys.readouterr().out  # 87 mm reference bone, printed to 2 decimals
+    out = capsys.readouterr().out
+    assert "middle_mcp   wrist→middle_mcp             0.09   1.000" in out
 
 
 def test_orders_lists_positions(capsys):
@@ -50,6 +57,17 @@ def test_quickstart_example_runs(capsys):
     runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "index finger PIP bone (mm): [42.  46.2]" in out
+
+
+def test_draw_measurements_example_writes_pictures(tmp_path):
+    pytest.importorskip("matplotlib")
+    sys.argv = ["draw_measurements.py", "--out-dir", str(tmp_path)]
+    runpy.run_path(str(EXAMPLES / "draw_measurements.py"), run_name="__main__")
+    from PIL import Image
+
+    for name in ("frames.png", "angle_signs.png"):
+        img = Image.open(tmp_path / name).convert("L")
+        assert img.size[0] > 500 and img.getextrema()[0] < 50
 
 
 def test_draw_conventions_example_writes_a_picture(tmp_path):

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from array_api_compat import array_namespace
 from conftest import random_hands, torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
-from array_api_compat import array_namespace
 
 from handkin import vec
 from handkin.frames import forward, measure
