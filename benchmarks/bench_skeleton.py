@@ -5,23 +5,12 @@ Prints frames per second (best of several repeats).
 """
 
 import argparse
-import time
 
 import numpy as np
+from timing import best_seconds
 
 import handkin
 from handkin import HandSkeleton
-
-
-def best_seconds(fn, repeats: int = 5) -> float:
-    """The fastest of ``repeats`` timed runs after a warm-up (the least disturbed by other load on a shared VM)."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -6,22 +6,11 @@ Run: python examples/draw_conventions.py [--out docs/img/conventions_hand.png]
 import argparse
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from figure_style import DOCS_IMG, FINGER_COLOURS, plt, save
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import handkin  # noqa: E402
-from handkin import FINGER_JOINTS, Bone, Finger, Joint  # noqa: E402
-
-FINGER_COLOURS = {
-    Finger.thumb: "#d62728",
-    Finger.index: "#ff7f0e",
-    Finger.middle: "#2ca02c",
-    Finger.ring: "#1f77b4",
-    Finger.little: "#9467bd",
-}
+import handkin
+from handkin import FINGER_JOINTS, Bone, Joint
 
 
 def draw(out: Path) -> Path:
@@ -96,16 +85,10 @@ def draw(out: Path) -> Path:
             transform=legend.transAxes,
             va="center",
         )
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs/img/conventions_hand.png"
-    )
+    parser.add_argument("--out", type=Path, default=DOCS_IMG / "conventions_hand.png")
     print("wrote", draw(parser.parse_args().out))

@@ -6,16 +6,12 @@ Run: python examples/draw_measurements.py [--out-dir docs/img]
 import argparse
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from figure_style import DOCS_IMG, FINGER_COLOURS, plt, save
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import handkin
+from handkin import AngleJoint, Bone, Finger, Joint
 
-import handkin  # noqa: E402
-from handkin import AngleJoint, Bone, Finger, Joint  # noqa: E402
-
-FINGER_COLOURS = ["#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd"]
 AXIS_COLOURS = {"x": "#e41a1c", "y": "#4daf4a", "z": "#377eb8"}
 
 
@@ -66,11 +62,7 @@ def draw_frames(out: Path) -> Path:
     ax.set_xlabel("x (mm)")
     ax.set_ylabel("y (mm)")
     ax.set_zlabel("z (mm)")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 def draw_signs(out: Path) -> Path:
@@ -112,16 +104,12 @@ def draw_signs(out: Path) -> Path:
     top.set_ylabel("y (mm)")
     top.set_aspect("equal")
     top.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save(fig, out)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parents[1] / "docs/img")
+    parser.add_argument("--out-dir", type=Path, default=DOCS_IMG)
     args = parser.parse_args()
     print("wrote", draw_frames(args.out_dir / "frames.png"))
     print("wrote", draw_signs(args.out_dir / "angle_signs.png"))

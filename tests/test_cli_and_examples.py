@@ -1,6 +1,5 @@
 """The `handkin` command and the runnable examples."""
 
-import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,13 @@ import pytest
 from handkin import cli
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, *args: str) -> str:
+    """Run an example as a user would (its own folder on the path), return its output."""
+    done = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def test_demo_measures_the_posed_hand(capsys):
@@ -53,16 +59,14 @@ def test_module_entry_point():
     assert "20 little_tip" in out.stdout
 
 
-def test_quickstart_example_runs(capsys):
-    runpy.run_path(str(EXAMPLES / "quickstart.py"), run_name="__main__")
-    out = capsys.readouterr().out
+def test_quickstart_example_runs():
+    out = run_example("quickstart.py")
     assert "index finger PIP bone (mm): [42.  46.2]" in out
 
 
 def test_draw_measurements_example_writes_pictures(tmp_path):
     pytest.importorskip("matplotlib")
-    sys.argv = ["draw_measurements.py", "--out-dir", str(tmp_path)]
-    runpy.run_path(str(EXAMPLES / "draw_measurements.py"), run_name="__main__")
+    run_example("draw_measurements.py", "--out-dir", str(tmp_path))
     from PIL import Image
 
     for name in ("frames.png", "angle_signs.png"):
@@ -72,8 +76,7 @@ def test_draw_measurements_example_writes_pictures(tmp_path):
 
 def test_draw_conventions_example_writes_a_picture(tmp_path):
     pytest.importorskip("matplotlib")
-    sys.argv = ["draw_conventions.py", "--out", str(tmp_path / "hand.png")]
-    runpy.run_path(str(EXAMPLES / "draw_conventions.py"), run_name="__main__")
+    run_example("draw_conventions.py", "--out", str(tmp_path / "hand.png"))
     from PIL import Image
 
     img = Image.open(tmp_path / "hand.png").convert("L")
