@@ -25,6 +25,7 @@ from .anatomy import (
 from .errors import (
     BackendError,
     HandkinError,
+    LimitsError,
     NonFiniteError,
     OrderError,
     ShapeError,
@@ -33,6 +34,8 @@ from .errors import (
     UnknownNameError,
 )
 from .frames import AnglePair, BoneFrame, JointAngles
+from .limits import AnglePolygon, Coupling, Interval, JointLimits, Provenance
+from .report import LimitReport, Violation
 from .orders import JointOrder, available_orders, convert, get_order, register_order
 from .skeleton import HandSkeleton, Measurements, TwoHands
 from .template import flat_hand, posed_hand
@@ -47,6 +50,13 @@ __all__ = [
     "BoneFrame",
     "JointAngles",
     "AnglePair",
+    "JointLimits",
+    "Interval",
+    "AnglePolygon",
+    "Coupling",
+    "Provenance",
+    "LimitReport",
+    "Violation",
     "Joint",
     "Bone",
     "Finger",
@@ -72,5 +82,6 @@ __all__ = [
     "SideError",
     "UnknownNameError",
     "BackendError",
+    "LimitsError",
     "__version__",
 ]

@@ -35,6 +35,10 @@ class UnknownNameError(HandkinError):
     """An unknown joint, finger, bone or angle-joint name."""
 
 
+class LimitsError(HandkinError):
+    """Joint limits are invalid (e.g. a clockwise or non-convex polygon, min > max) or a limits file is unreadable."""
+
+
 class BackendError(HandkinError):
     """Arrays from different backends (NumPy and torch) or devices were mixed, or a backend is missing."""
 
@@ -47,5 +51,6 @@ __all__ = [
     "UnitsError",
     "SideError",
     "UnknownNameError",
+    "LimitsError",
     "BackendError",
 ]

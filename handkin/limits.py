@@ -1,0 +1,701 @@
+"""``JointLimits``: what a hand can do (paper §3.1, supplementary §1), typed, validated and persisted.
+
+A ``JointLimits`` holds, in one length unit (``m``, ``cm``, ``mm`` or ``ref``):
+
+* per bone (named after its child joint) a length interval;
+* per palm pair (thumb_index, index_middle, middle_ring, ring_little) an interval for the
+  curvature c_i (Eq. 1, units 1/length) and one for the angular distance φ_i (Eq. 3, radians);
+* per angle joint (thumb_cmc … little_dip) a convex polygon of N (default 10) (flexion,
+  abduction) points in counter-clockwise order, radians (supplementary §1);
+* optional couplings beyond the paper (DIP flexion within a band around a ratio of PIP flexion);
+* provenance (source, dataset, citation, user, date, schema version).
+
+A constraint that is not given is not checked (e.g. limits imported from Hand-BMC-pytorch have no
+angle polygons). Make limits with :meth:`JointLimits.fit` (from data), :meth:`JointLimits.default`
+(literature, see :mod:`handkin.defaults`), :meth:`JointLimits.from_hand_bmc`, personalise them with
+:meth:`scaled`, :meth:`with_joint` and :meth:`merge`, check poses with :meth:`check`, and
+:meth:`save` / :meth:`load` them as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from . import anatomy
+from .anatomy import AngleJoint, Bone, Finger, Side
+from .backend import to_numpy
+from .errors import HandkinError, LimitsError, ShapeError, UnitsError
+from .hull import box_polygon, fit_polygon, validate_polygon
+from .skeleton import HandSkeleton
+from .units import DEFAULT_REFERENCE_BONE, Units, scale_factor
+from .units import units as parse_units
+from .validation import HandkinModel
+
+if TYPE_CHECKING:
+    from .report import LimitReport
+
+#: Version of the JSON layout written by :meth:`JointLimits.save`.
+SCHEMA_VERSION = 1
+
+#: The four neighbouring root-bone pairs of the palm, in the order of Eq. 1–3.
+PALM_PAIRS: tuple[str, ...] = ("thumb_index", "index_middle", "middle_ring", "ring_little")
+
+IntervalLike = Any  # an Interval, a (min, max) pair or a {"min": .., "max": ..} mapping
+
+
+class Interval(HandkinModel):
+    """A closed interval ``[min, max]`` of finite numbers."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, data: Any) -> Any:
+        if isinstance(data, (tuple, list, np.ndarray)):
+            if len(data) != 2:
+                raise LimitsError(f"an interval needs two numbers (min, max), got {list(data)!r}.")
+            return {"min": float(data[0]), "max": float(data[1])}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Interval:
+        if not (math.isfinite(self.min) and math.isfinite(self.max)):
+            raise LimitsError(f"interval bounds must be finite, got [{self.min}, {self.max}].")
+        if self.min > self.max:
+            raise LimitsError(f"interval has min > max: [{self.min}, {self.max}].")
+        return self
+
+    def __iter__(self):  # type: ignore[override]
+        yield self.min
+        yield self.max
+
+
+class AnglePolygon(HandkinModel):
+    """A convex polygon of (flexion, abduction) points, radians, counter-clockwise: one joint's range of motion."""
+
+    points: tuple[tuple[float, float], ...]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_points(cls, data: Any) -> Any:
+        return {"points": data} if isinstance(data, (list, tuple, np.ndarray)) else data
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _as_pairs(cls, value: Any) -> Any:
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise LimitsError(f"a joint polygon must be a list of (flexion, abduction) points, got shape {arr.shape}.")
+        validate_polygon(arr)
+        return tuple((float(f), float(a)) for f, a in arr)
+
+    @property
+    def array(self) -> np.ndarray:
+        """The vertices ``(N, 2)``, radians."""
+        return np.asarray(self.points, dtype=float)
+
+    @classmethod
+    def box(cls, flexion: Sequence[float], abduction: Sequence[float], n_points: int = 10, degrees: bool = False):
+        """The independent min/max box (supplementary Fig. 1) as a polygon of ``n_points`` vertices."""
+        f, a = np.asarray(flexion, float), np.asarray(abduction, float)
+        if degrees:
+            f, a = np.radians(f), np.radians(a)
+        return cls(points=box_polygon(f[0], f[1], a[0], a[1], n_points))
+
+
+class Coupling(HandkinModel):
+    """DIP flexion within ``band`` of ``ratio`` × PIP flexion + ``offset`` (radians) for one finger.
+
+    Beyond the paper; the classic rule of thumb θ_DIP ≈ ⅔ θ_PIP (e.g. Rijpkema & Girard 1991;
+    Lee & Kunii 1995). Off unless added (``JointLimits.default(couplings=True)`` adds one per finger).
+    """
+
+    finger: str
+    ratio: float = 2.0 / 3.0
+    offset: float = 0.0
+    band: float = math.radians(45.0)
+
+    @field_validator("finger")
+    @classmethod
+    def _finger(cls, value: str) -> str:
+        f = anatomy.finger(value)
+        if f == Finger.thumb:
+            raise LimitsError("a DIP–PIP coupling needs a finger with a PIP and a DIP joint, not the thumb.")
+        return f.name
+
+    @model_validator(mode="after")
+    def _check(self) -> Coupling:
+        if not all(math.isfinite(v) for v in (self.ratio, self.offset, self.band)) or self.band < 0:
+            raise LimitsError(f"coupling of {self.finger}: ratio, offset and band must be finite and band >= 0.")
+        return self
+
+    @property
+    def joints(self) -> tuple[AngleJoint, AngleJoint]:
+        """(PIP, DIP) angle joints of the finger."""
+        return AngleJoint[f"{self.finger}_pip"], AngleJoint[f"{self.finger}_dip"]
+
+
+class Provenance(HandkinModel):
+    """Where limits come from."""
+
+    source: Literal["fit", "literature", "hand_bmc", "user", "merged"] = "user"
+    dataset: str | None = None
+    citation: str | None = None
+    user: str | None = None
+    created: str = Field(default_factory=lambda: _dt.date.today().isoformat())
+    notes: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+
+def _canonical_keys(mapping: Mapping[Any, Any], lookup, what: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        try:
+            name = lookup(key)
+        except HandkinError as exc:
+            raise LimitsError(f"unknown {what} {key!r} in joint limits: {exc}") from None
+        if name in out:
+            raise LimitsError(f"{what} {name!r} is given twice in joint limits.")
+        out[name] = value
+    return out
+
+
+def _pair_name(key: Any) -> str:
+    if isinstance(key, (int, np.integer)) and 0 <= int(key) < 4:
+        return PALM_PAIRS[int(key)]
+    s = str(key).strip().lower().replace("-", "_").replace("–", "_").replace("pinky", "little")
+    if s not in PALM_PAIRS:
+        raise LimitsError(f"unknown palm pair {key!r}; use one of {', '.join(PALM_PAIRS)}.")
+    return s
+
+
+class JointLimits(HandkinModel):
+    """Bone-length, palm and joint-angle limits of a (right) hand, in one length unit. See the module docs."""
+
+    units: Units
+    reference_bone: str = DEFAULT_REFERENCE_BONE
+    bone_lengths: dict[str, Interval] = Field(default_factory=dict)
+    palm_curvature: dict[str, Interval] = Field(default_factory=dict)
+    palm_angles: dict[str, Interval] = Field(default_factory=dict)
+    joint_angles: dict[str, AnglePolygon] = Field(default_factory=dict)
+    couplings: tuple[Coupling, ...] = ()
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _units(cls, value: Any) -> Units:
+        return parse_units(value)
+
+    @field_validator("reference_bone", mode="before")
+    @classmethod
+    def _reference(cls, value: Any) -> str:
+        return anatomy.bone(value).name
+
+    @field_validator("bone_lengths", mode="before")
+    @classmethod
+    def _bones(cls, value: Any) -> Any:
+        return _canonical_keys(value, lambda k: anatomy.bone(k).name, "bone")
+
+    @field_validator("palm_curvature", "palm_angles", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        return _canonical_keys(value, _pair_name, "palm pair")
+
+    @field_validator("joint_angles", mode="before")
+    @classmethod
+    def _joints(cls, value: Any) -> Any:
+        return _canonical_keys(value, lambda k: anatomy.angle_joint(k).name, "angle joint")
+
+    @field_validator("palm_angles")
+    @classmethod
+    def _angles_in_range(cls, value: dict[str, Interval]) -> dict[str, Interval]:
+        for name, iv in value.items():
+            if iv.min < 0 or iv.max > math.pi:
+                raise LimitsError(f"palm angle interval {name!r} must lie in [0, π] radians, got [{iv.min}, {iv.max}].")
+        return value
+
+    @field_validator("bone_lengths")
+    @classmethod
+    def _lengths_positive(cls, value: dict[str, Interval]) -> dict[str, Interval]:
+        for name, iv in value.items():
+            if iv.min < 0:
+                raise LimitsError(f"bone length interval {name!r} has a negative minimum ({iv.min}).")
+        return value
+
+    # ------------------------------------------------------------------ arrays for vectorised evaluation
+    @cached_property
+    def bone_bounds(self) -> np.ndarray:
+        """``(20, 2)`` [min, max] per bone in :class:`~handkin.Bone` order; ±inf where unset."""
+        return _bounds(self.bone_lengths, [b.name for b in Bone])
+
+    @cached_property
+    def curvature_bounds(self) -> np.ndarray:
+        """``(4, 2)`` per palm pair; ±inf where unset."""
+        return _bounds(self.palm_curvature, PALM_PAIRS)
+
+    @cached_property
+    def palm_angle_bounds(self) -> np.ndarray:
+        """``(4, 2)`` per palm pair, radians; ±inf where unset."""
+        return _bounds(self.palm_angles, PALM_PAIRS)
+
+    @cached_property
+    def polygon_array(self) -> np.ndarray:
+        """``(15, N, 2)`` polygons in angle-joint order, padded to the largest N by repeating the last
+        vertex; a joint without a polygon gets a huge box (always inside)."""
+        n = max([len(p.points) for p in self.joint_angles.values()], default=4)
+        big = box_polygon(-1e6, 1e6, -1e6, 1e6, n)
+        out = np.empty((15, n, 2))
+        for a in AngleJoint:
+            poly = self.joint_angles.get(a.name)
+            pts = big if poly is None else poly.array
+            out[a] = np.concatenate([pts, np.repeat(pts[-1:], n - len(pts), axis=0)], axis=0)
+        return out
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def fit(
+        cls,
+        skeletons: HandSkeleton | Iterable[HandSkeleton],
+        hull_points: int = 10,
+        *,
+        units: Any = None,
+        percentiles: tuple[float, float] | None = None,
+        margin: float = 0.0,
+        angle_margin: float = 0.0,
+        rdp_epsilon: float | None = None,
+        base: JointLimits | None = None,
+        merge: Literal["union", "replace"] = "union",
+        provenance: Provenance | Mapping[str, Any] | None = None,
+    ) -> JointLimits:
+        """Limits that contain the given hands (left hands are measured mirrored).
+
+        Intervals are the data's min/max, or the ``percentiles`` (lo, hi) for robustness, widened by
+        ``margin`` × their width on both sides; angle polygons are fitted per joint by convex hull →
+        Ramer–Douglas–Peucker → greedy removal to ``hull_points`` vertices (supplementary §1), from the
+        points within the percentiles of both angles when ``percentiles`` is given, then grown outwards by
+        ``angle_margin`` radians. ``units`` defaults to the skeletons' (``"ref"`` normalises them first).
+        With ``base`` the result is merged into it (:meth:`merge`, rule ``merge``).
+        """
+        sk = _as_one_skeleton(skeletons)
+        target = sk.units if units is None else parse_units(units)
+        sk = sk.to_units(target) if target != sk.units else sk
+        m = sk.numpy().measure()
+        n = int(np.prod(sk.batch_shape, dtype=np.int64))
+        if n == 0:
+            raise ShapeError("fit needs at least one hand.")
+        lengths = np.asarray(m.bone_lengths).reshape(n, 20)
+        curvature = np.asarray(m.palm_curvature).reshape(n, 4)
+        phi = np.asarray(m.palm_angles).reshape(n, 4)
+        angles = np.asarray(m.joint_angles).reshape(n, 15, 2)
+
+        def intervals(values: np.ndarray, names: Sequence[str], lower: float = -np.inf, upper: float = np.inf):
+            lo, hi = _robust_range(values, percentiles)
+            width = hi - lo
+            lo, hi = np.maximum(lo - margin * width, lower), np.minimum(hi + margin * width, upper)
+            return {name: Interval(min=float(a), max=float(b)) for name, a, b in zip(names, lo, hi, strict=True)}
+
+        polygons = {}
+        for a in AngleJoint:
+            pts = angles[:, a]
+            if percentiles is not None:
+                lo, hi = _robust_range(pts, percentiles)
+                pts = pts[np.all((pts >= lo) & (pts <= hi), axis=1)]
+            poly = fit_polygon(pts, hull_points, rdp_epsilon=rdp_epsilon)
+            if angle_margin > 0:
+                poly = _grow(poly, angle_margin)
+            polygons[a.name] = AnglePolygon(points=poly)
+        fitted = cls(
+            units=target,
+            bone_lengths=intervals(lengths, [b.name for b in Bone], lower=0.0),
+            palm_curvature=intervals(curvature, PALM_PAIRS),
+            palm_angles=intervals(phi, PALM_PAIRS, lower=0.0, upper=math.pi),
+            joint_angles=polygons,
+            provenance=_provenance(provenance, source="fit", notes=f"fitted on {n} hands"),
+        )
+        return fitted if base is None else base.merge(fitted, rule=merge, hull_points=hull_points)
+
+    @classmethod
+    def default(cls, units: Any = "ref", *, reference_length: Any = None, couplings: bool = False) -> JointLimits:
+        """Adult right-hand limits from the literature, widened to accept real captures (see :mod:`handkin.defaults`).
+
+        In ``ref`` units (scale-free) by default; pass ``units="mm"`` and optionally a ``reference_length``
+        (a person's wrist→middle_mcp length, or a (min, max) population range; default the adult range of
+        :data:`handkin.defaults.ADULT_REFERENCE_MM`) for physical units.
+        """
+        from .defaults import ADULT_REFERENCE_MM, default_limits
+
+        limits = default_limits(couplings=couplings)
+        target = parse_units(units)
+        if target == Units.ref:
+            return limits
+        return limits.to_units(
+            target, reference_length=ADULT_REFERENCE_MM if reference_length is None else reference_length
+        )
+
+    @classmethod
+    def from_hand_bmc(cls, folder: str | os.PathLike) -> JointLimits:
+        """Import the ``.npy`` limits of the public Hand-BMC-pytorch reimplementation.
+
+        Reads ``bone_len_{min,max}.npy`` (20 bones in MP21 bone order, normalised by wrist→middle_mcp),
+        ``curvatures_{min,max}.npy`` (4, same normalised units) and ``PHI_{min,max}.npy`` (4, radians).
+        That layout has **no angle polygons**: the joint angles stay unconstrained until set (e.g. merged
+        with :meth:`default` or fitted).
+        """
+        folder = Path(folder)
+
+        def load(name: str, size: int) -> np.ndarray:
+            path = folder / f"{name}.npy"
+            try:
+                arr = np.load(path, allow_pickle=False).astype(float).ravel()
+            except (OSError, ValueError) as exc:
+                raise LimitsError(f"cannot read Hand-BMC limits file {path}: {exc}") from exc
+            if arr.shape != (size,) or not np.all(np.isfinite(arr)):
+                raise LimitsError(
+                    f"Hand-BMC limits file {path} must hold {size} finite numbers, got shape {arr.shape}."
+                )
+            return arr
+
+        pairs = [
+            (load("bone_len_min", 20), load("bone_len_max", 20)),
+            (load("curvatures_min", 4), load("curvatures_max", 4)),
+            (load("PHI_min", 4), load("PHI_max", 4)),
+        ]
+        names = ([b.name for b in Bone], PALM_PAIRS, PALM_PAIRS)
+        dicts = [
+            {n: Interval(min=a, max=b) for n, a, b in zip(ns, lo, hi, strict=True)}
+            for ns, (lo, hi) in zip(names, pairs, strict=True)
+        ]
+        return cls(
+            units="ref",
+            bone_lengths=dicts[0],
+            palm_curvature=dicts[1],
+            palm_angles=dicts[2],
+            provenance=Provenance(
+                source="hand_bmc",
+                dataset="RHD + GANerated (synthetic), right hands",
+                citation="Hand-BMC-pytorch (public reimplementation of Spurr et al., ECCV 2020), MIT licence",
+                notes=f"imported from {folder}; no joint-angle polygons in that layout",
+            ),
+        )
+
+    # ------------------------------------------------------------------ personalisation
+    def to_units(self, units: Any, *, reference_length: Any = None) -> JointLimits:
+        """The same limits in another unit. Lengths scale with the unit and curvature with its inverse; to or
+        from ``ref`` needs ``reference_length`` (the reference bone's length, a number or a (min, max) range, in
+        the physical unit involved)."""
+        target = parse_units(units)
+        if target == self.units:
+            return self
+        if Units.ref in (target, self.units):
+            if reference_length is None:
+                raise UnitsError(
+                    f"converting limits between {self.units.value!r} and {target.value!r} needs reference_length= "
+                    f"(the {self.reference_bone} bone's length)."
+                )
+            lo, hi = _as_range(reference_length)
+            if self.units == Units.ref:  # ref → physical: lengths × L, curvature / L
+                lengths = _scale(self.bone_lengths, lo, hi)
+                curvature = _scale(self.palm_curvature, 1.0 / hi, 1.0 / lo)
+            else:  # physical → ref: lengths / L, curvature × L
+                lengths = _scale(self.bone_lengths, 1.0 / hi, 1.0 / lo)
+                curvature = _scale(self.palm_curvature, lo, hi)
+        else:
+            f = scale_factor(self.units, target)
+            lengths, curvature = _scale(self.bone_lengths, f, f), _scale(self.palm_curvature, 1.0 / f, 1.0 / f)
+        return self.model_copy(update={"units": target, "bone_lengths": lengths, "palm_curvature": curvature})
+
+    def scaled(
+        self,
+        *,
+        reference_length: float | None = None,
+        hand_length: float | None = None,
+        bone_lengths: Any = None,
+        tolerance: float = 0.05,
+        units: Any = "mm",
+    ) -> JointLimits:
+        """Limits for one person's hand size, in physical ``units``.
+
+        Give the reference bone's length, or the hand length (wrist to middle fingertip, converted with the
+        adult template's proportion, :data:`handkin.defaults.HAND_LENGTH_PER_REFERENCE`), or measured bone
+        lengths ``(20,)`` (or a mapping by bone name; the reference bone is then taken from them): each measured
+        bone's interval becomes its length ± ``tolerance`` (relative).
+        """
+        from .defaults import HAND_LENGTH_PER_REFERENCE
+
+        target = parse_units(units)
+        measured: dict[str, float] = {}
+        if bone_lengths is not None:
+            if isinstance(bone_lengths, Mapping):
+                measured = {anatomy.bone(k).name: float(v) for k, v in bone_lengths.items()}
+            else:
+                arr = np.asarray(to_numpy(bone_lengths), float).ravel()
+                if arr.shape != (20,):
+                    raise ShapeError(f"bone_lengths must hold the 20 bone lengths, got shape {arr.shape}.")
+                measured = {b.name: float(v) for b, v in zip(Bone, arr, strict=True)}
+            if reference_length is None and self.reference_bone in measured:
+                reference_length = measured[self.reference_bone]
+        if reference_length is None and hand_length is not None:
+            reference_length = float(hand_length) / HAND_LENGTH_PER_REFERENCE
+        if reference_length is None:
+            raise UnitsError(
+                "scaled() needs reference_length=, hand_length= or bone_lengths= (with the reference bone)."
+            )
+        base = self.to_units(Units.ref, reference_length=reference_length) if self.units != Units.ref else self
+        out = base.to_units(target, reference_length=reference_length)
+        if measured:
+            lengths = dict(out.bone_lengths)
+            for name, value in measured.items():
+                lengths[name] = Interval(min=value * (1 - tolerance), max=value * (1 + tolerance))
+            out = out.model_copy(update={"bone_lengths": lengths})
+        return out
+
+    def with_joint(
+        self,
+        name: Any,
+        polygon: Any = None,
+        *,
+        flexion: Sequence[float] | None = None,
+        abduction: Sequence[float] | None = None,
+        degrees: bool = False,
+    ) -> JointLimits:
+        """A copy with one joint's range replaced: a polygon ``(N, 2)``, or a box from ``flexion`` and
+        ``abduction`` (min, max) — e.g. a patient's stiff PIP: ``with_joint("index_pip", flexion=(0, 30),
+        abduction=(-5, 5), degrees=True)``. ``polygon=None`` and no box removes the joint's limit."""
+        joint = anatomy.angle_joint(name).name
+        polygons = dict(self.joint_angles)
+        if polygon is not None:
+            arr = np.asarray(polygon, float)
+            polygons[joint] = AnglePolygon(points=np.radians(arr) if degrees else arr)
+        elif flexion is not None and abduction is not None:
+            polygons[joint] = AnglePolygon.box(flexion, abduction, degrees=degrees)
+        elif flexion is not None or abduction is not None:
+            raise LimitsError("with_joint needs both flexion=(min, max) and abduction=(min, max) for a box.")
+        else:
+            polygons.pop(joint, None)
+        return self.model_copy(update={"joint_angles": polygons})
+
+    def merge(
+        self, other: JointLimits, rule: Literal["union", "replace"] = "union", hull_points: int = 10
+    ) -> JointLimits:
+        """Combine with ``other`` (converted to these units first; ``ref`` ↔ physical is not guessed).
+
+        ``union``: every interval is the smallest one covering both, every polygon is fitted (to
+        ``hull_points`` vertices) around both polygons' vertices — a person's calibration can only widen the
+        base. ``replace``: ``other``'s constraints replace these where ``other`` has them (for patients whose
+        range is smaller than the base). Constraints only one side has are kept.
+        """
+        if other.units != self.units:
+            other = other.to_units(self.units)
+        if rule not in ("union", "replace"):
+            raise LimitsError(f"unknown merge rule {rule!r}; use 'union' or 'replace'.")
+
+        def intervals(a: dict[str, Interval], b: dict[str, Interval]) -> dict[str, Interval]:
+            out = dict(a)
+            for k, v in b.items():
+                if rule == "union" and k in out:
+                    out[k] = Interval(min=min(out[k].min, v.min), max=max(out[k].max, v.max))
+                else:
+                    out[k] = v
+            return out
+
+        polygons = dict(self.joint_angles)
+        for k, v in other.joint_angles.items():
+            if rule == "union" and k in polygons:
+                pts = np.concatenate([polygons[k].array, v.array])
+                polygons[k] = AnglePolygon(points=fit_polygon(pts, hull_points))
+            else:
+                polygons[k] = v
+        couplings = {c.finger: c for c in self.couplings}
+        couplings.update({c.finger: c for c in other.couplings})
+        return self.model_copy(
+            update={
+                "bone_lengths": intervals(self.bone_lengths, other.bone_lengths),
+                "palm_curvature": intervals(self.palm_curvature, other.palm_curvature),
+                "palm_angles": intervals(self.palm_angles, other.palm_angles),
+                "joint_angles": polygons,
+                "couplings": tuple(couplings.values()),
+                "provenance": Provenance(
+                    source="merged",
+                    notes=f"{rule} of [{self.provenance.source}: {self.provenance.notes or ''}] and "
+                    f"[{other.provenance.source}: {other.provenance.notes or ''}]",
+                    dataset=other.provenance.dataset or self.provenance.dataset,
+                    user=other.provenance.user or self.provenance.user,
+                ),
+            }
+        )
+
+    def with_couplings(self, couplings: Iterable[Coupling | Mapping[str, Any]]) -> JointLimits:
+        """A copy with these DIP–PIP couplings (replacing any present)."""
+        return self.model_copy(
+            update={
+                "couplings": tuple(Coupling.model_validate(c) if not isinstance(c, Coupling) else c for c in couplings)
+            }
+        )
+
+    # ------------------------------------------------------------------ checking
+    def check(self, skeleton: HandSkeleton, tolerance: float = 1e-9) -> LimitReport:
+        """Per hand and per constraint, by how much ``skeleton`` violates these limits (0 = satisfied).
+
+        Lengths are reported in the skeleton's unit (or ``ref``), curvature in 1/that unit, angles in degrees.
+        """
+        from .report import LimitReport
+
+        return LimitReport.build(self, skeleton, tolerance)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write as JSON (atomically: a temporary file renamed into place). Returns the path."""
+        path = Path(path)
+        text = self.model_dump_json(indent=2)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> JointLimits:
+        """Read limits written by :meth:`save`; a missing, corrupt or incompatible file raises :class:`LimitsError`."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise LimitsError(f"cannot read joint limits file {path}: {exc.strerror or exc}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise LimitsError(f"joint limits file {path} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise LimitsError(f"joint limits file {path} must hold a JSON object, not {type(data).__name__}.")
+        version = (data.get("provenance") or {}).get("schema_version", None)
+        if version is None:
+            raise LimitsError(
+                f"joint limits file {path} has no provenance.schema_version; is it a handkin limits file?"
+            )
+        if version != SCHEMA_VERSION:
+            raise LimitsError(
+                f"joint limits file {path} has schema version {version}; this handkin reads version {SCHEMA_VERSION}."
+            )
+        try:
+            return cls(**data)
+        except HandkinError as exc:
+            raise LimitsError(f"joint limits file {path} is invalid: {exc}") from exc
+        except (TypeError, ValueError) as exc:
+            raise LimitsError(f"joint limits file {path} is invalid: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return (
+            f"JointLimits(units={self.units.value!r}, bones={len(self.bone_lengths)}, palm_pairs="
+            f"{len(self.palm_curvature)}/{len(self.palm_angles)}, joints={len(self.joint_angles)}, couplings="
+            f"{len(self.couplings)}, source={self.provenance.source!r})"
+        )
+
+    __str__ = __repr__
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _bounds(intervals: Mapping[str, Interval], names: Sequence[str]) -> np.ndarray:
+    out = np.tile(np.array([-np.inf, np.inf]), (len(names), 1))
+    for i, name in enumerate(names):
+        if name in intervals:
+            out[i] = (intervals[name].min, intervals[name].max)
+    return out
+
+
+def _as_range(value: Any) -> tuple[float, float]:
+    arr = np.asarray(value, dtype=float).ravel()
+    if arr.size == 1:
+        arr = np.array([arr[0], arr[0]])
+    if arr.size != 2 or not np.all(np.isfinite(arr)) or arr[0] <= 0 or arr[0] > arr[1]:
+        raise UnitsError(f"reference_length must be a positive number or a (min, max) range, got {value!r}.")
+    return float(arr[0]), float(arr[1])
+
+
+def _scale(intervals: Mapping[str, Interval], lo: float, hi: float) -> dict[str, Interval]:
+    """Each interval multiplied by the positive factor range [lo, hi] (interval arithmetic)."""
+    out = {}
+    for name, iv in intervals.items():
+        products = [iv.min * lo, iv.min * hi, iv.max * lo, iv.max * hi]
+        out[name] = Interval(min=min(products), max=max(products))
+    return out
+
+
+def _robust_range(values: np.ndarray, percentiles: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+    if percentiles is None:
+        return values.min(axis=0), values.max(axis=0)
+    lo, hi = percentiles
+    if not 0 <= lo < hi <= 100:
+        raise LimitsError(f"percentiles must satisfy 0 <= lo < hi <= 100, got {percentiles}.")
+    return np.percentile(values, lo, axis=0), np.percentile(values, hi, axis=0)
+
+
+def _grow(polygon: np.ndarray, margin: float) -> np.ndarray:
+    """Move each vertex of a CCW convex polygon outwards so every edge shifts by ``margin`` (stays convex)."""
+    prev_edge = polygon - np.roll(polygon, 1, axis=0)
+    next_edge = np.roll(polygon, -1, axis=0) - polygon
+
+    def outward(e: np.ndarray) -> np.ndarray:
+        n = np.stack([e[:, 1], -e[:, 0]], axis=1)  # right-hand normal = outside for CCW
+        length = np.linalg.norm(n, axis=1, keepdims=True)
+        return np.divide(n, length, out=np.zeros_like(n), where=length > 0)
+
+    n1, n2 = outward(prev_edge), outward(next_edge)
+    bisector = n1 + n2
+    cos_half = np.clip(np.sum(bisector * n1, axis=1, keepdims=True), 1e-6, None)
+    length = np.linalg.norm(bisector, axis=1, keepdims=True)
+    direction = np.divide(bisector, length, out=n1.copy(), where=length > 1e-12)
+    # distance along the bisector so that both adjacent edges move by `margin`
+    scale = np.where(length > 1e-12, margin * length / cos_half, margin)
+    return polygon + direction * scale
+
+
+def _as_one_skeleton(skeletons: HandSkeleton | Iterable[HandSkeleton]) -> HandSkeleton:
+    if isinstance(skeletons, HandSkeleton):
+        sk = skeletons
+    else:
+        items = list(skeletons)
+        if not items:
+            raise ShapeError("fit needs at least one HandSkeleton.")
+        rights = [s.as_right() for s in items]
+        units = {s.units for s in rights}
+        if len(units) > 1:
+            raise UnitsError(
+                f"fit got skeletons in several units ({', '.join(u.value for u in units)}); convert them first."
+            )
+        flat = [HandSkeleton.unchecked(np.asarray(s.numpy().joints).reshape(-1, 21, 3), units=s.units) for s in rights]
+        sk = HandSkeleton.concatenate(flat)
+    return sk.as_right() if sk.side == Side.left else sk
+
+
+def _provenance(value: Provenance | Mapping[str, Any] | None, **defaults: Any) -> Provenance:
+    if isinstance(value, Provenance):
+        return value
+    return Provenance(**{**defaults, **(dict(value) if value else {})})
+
+
+__all__ = [
+    "JointLimits",
+    "Interval",
+    "AnglePolygon",
+    "Coupling",
+    "Provenance",
+    "PALM_PAIRS",
+    "SCHEMA_VERSION",
+]

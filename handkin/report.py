@@ -1,0 +1,187 @@
+"""``LimitReport``: which bone, palm pair, joint or coupling of which hand violates a ``JointLimits``, and by how much."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from .anatomy import AngleJoint, Bone
+from .errors import UnitsError
+from .hull import distance
+from .skeleton import HandSkeleton
+from .units import Units, scale_factor
+
+if TYPE_CHECKING:
+    from .limits import JointLimits
+
+PALM_PAIRS = ("thumb_index", "index_middle", "middle_ring", "ring_little")
+
+
+class Violation(NamedTuple):
+    """One violated constraint of one hand."""
+
+    hand: tuple[int, ...]
+    """Batch index of the hand (``()`` for a single hand)."""
+    kind: str
+    """``bone_length``, ``palm_curvature``, ``palm_angle``, ``joint_angle`` or ``coupling``."""
+    name: str
+    """Bone, palm pair, angle joint or finger."""
+    value: float
+    """The measured value (length, curvature, degrees; for joints the distance-free (flexion, abduction) is in ``detail``)."""
+    amount: float
+    """How far outside the limit, in ``unit``."""
+    unit: str
+    detail: str = ""
+
+
+def interval_violation(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """``I(x; a, b) = max(a − x, 0) + max(x − b, 0)`` with ``bounds (..., K, 2)`` broadcast against ``x (..., K)``."""
+    return np.maximum(bounds[..., 0] - x, 0.0) + np.maximum(x - bounds[..., 1], 0.0)
+
+
+class LimitReport:
+    """Per hand and per constraint violations (0 where satisfied), as arrays, a table and JSON.
+
+    Arrays (batch shape of the skeleton first): ``bone_lengths (..., 20)`` in ``length_unit``,
+    ``palm_curvature (..., 4)`` in 1/``length_unit``, ``palm_angles (..., 4)`` degrees,
+    ``joint_angles (..., 15)`` degrees (Euclidean distance to the joint's polygon in the
+    (flexion, abduction) plane), ``couplings (..., C)`` degrees; ``ok (...)`` is True for hands within
+    all limits.
+    """
+
+    def __init__(
+        self,
+        measured: dict[str, np.ndarray],
+        violations: dict[str, np.ndarray],
+        length_unit: str,
+        coupling_names: list[str],
+        tolerance: float,
+    ) -> None:
+        self.measured = measured
+        self.bone_lengths = violations["bone_lengths"]
+        self.palm_curvature = violations["palm_curvature"]
+        self.palm_angles = violations["palm_angles"]
+        self.joint_angles = violations["joint_angles"]
+        self.couplings = violations["couplings"]
+        self.length_unit = length_unit
+        self.coupling_names = coupling_names
+        self.tolerance = tolerance
+        worst = [
+            v.reshape(*v.shape[: self.bone_lengths.ndim - 1], -1).max(axis=-1, initial=0.0) for v in violations.values()
+        ]
+        self.ok = np.all(np.stack(worst, axis=-1) <= tolerance, axis=-1)
+
+    @classmethod
+    def build(cls, limits: JointLimits, skeleton: HandSkeleton, tolerance: float = 1e-9) -> LimitReport:
+        sk = skeleton.numpy()
+        if limits.units == Units.ref:
+            ref_length = np.asarray(sk.reference_length(limits.reference_bone))
+            length_scale = ref_length[..., None] if sk.units != Units.ref else np.ones_like(ref_length)[..., None]
+            compared = sk.normalized(limits.reference_bone)
+        else:
+            if sk.units == Units.ref:
+                raise UnitsError(
+                    f"limits in {limits.units.value!r} cannot check a 'ref' skeleton; denormalize it first."
+                )
+            f = scale_factor(limits.units, sk.units)  # limit units → skeleton units
+            length_scale = np.full((*sk.batch_shape, 1), f)
+            compared = sk.to_units(limits.units)
+        unit = sk.units.value
+        m = compared.measure()
+        lengths, curvature = np.asarray(m.bone_lengths), np.asarray(m.palm_curvature)
+        phi, angles = np.asarray(m.palm_angles), np.asarray(m.joint_angles)
+        couplings = [np.zeros(sk.batch_shape + (0,))]
+        for c in limits.couplings:
+            pip, dip = c.joints
+            residual = angles[..., dip, 0] - c.ratio * angles[..., pip, 0] - c.offset
+            couplings.append(np.degrees(np.maximum(np.abs(residual) - c.band, 0.0))[..., None])
+        violations = {
+            "bone_lengths": interval_violation(lengths, limits.bone_bounds) * length_scale,
+            "palm_curvature": interval_violation(curvature, limits.curvature_bounds) / length_scale,
+            "palm_angles": np.degrees(interval_violation(phi, limits.palm_angle_bounds)),
+            "joint_angles": np.degrees(np.asarray(distance(angles, limits.polygon_array))),
+            "couplings": np.concatenate(couplings, axis=-1),
+        }
+        measured = {
+            "bone_lengths": lengths * length_scale,
+            "palm_curvature": curvature / length_scale,
+            "palm_angles": np.degrees(phi),
+            "joint_angles": np.degrees(angles),
+        }
+        return cls(measured, violations, unit, [c.finger for c in limits.couplings], tolerance)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.ok.shape)
+
+    @property
+    def n_violating(self) -> int:
+        """How many hands violate at least one constraint."""
+        return int(np.sum(~self.ok))
+
+    def violations(self, hand: Any = None) -> list[Violation]:
+        """Every violated constraint (of one hand, given its batch index, or of all hands), worst first per hand."""
+        out: list[Violation] = []
+        lu = self.length_unit
+        kinds = [
+            ("bone_length", self.bone_lengths, [b.name for b in Bone], lu, "bone_lengths"),
+            ("palm_curvature", self.palm_curvature, list(PALM_PAIRS), f"1/{lu}", "palm_curvature"),
+            ("palm_angle", self.palm_angles, list(PALM_PAIRS), "deg", "palm_angles"),
+            ("joint_angle", self.joint_angles, [a.name for a in AngleJoint], "deg", "joint_angles"),
+            ("coupling", self.couplings, self.coupling_names, "deg", None),
+        ]
+        hands = [tuple(int(i) for i in idx) for idx in np.ndindex(*self.batch_shape)]
+        if hand is not None:
+            hands = [hand if isinstance(hand, tuple) else (int(hand),)]
+        for h in hands:
+            rows = []
+            for kind, arr, names, unit, key in kinds:
+                values = arr[h]
+                for k in np.flatnonzero(values > self.tolerance):
+                    measured = self.measured[key][h][k] if key else float("nan")
+                    detail = ""
+                    if kind == "joint_angle":
+                        f, a = measured
+                        measured, detail = float("nan"), f"flexion {f:.1f}°, abduction {a:.1f}°"
+                    rows.append(Violation(h, kind, names[k], float(measured), float(values[k]), unit, detail))
+            out += sorted(rows, key=lambda v: -v.amount)
+        return out
+
+    def table(self, max_rows: int = 50) -> str:
+        """A plain-text table of the violations (hand, constraint, measured, by how much)."""
+        rows = self.violations()
+        head = f"{self.n_violating} of {max(1, int(np.prod(self.batch_shape)))} hand(s) outside the limits"
+        if not rows:
+            return head
+        lines = [head, f"{'hand':<10} {'kind':<15} {'name':<14} {'measured':>12} {'outside by':>12}  unit"]
+        for v in rows[:max_rows]:
+            measured = v.detail if v.detail else ("" if math.isnan(v.value) else f"{v.value:.4g}")
+            lines.append(f"{str(v.hand):<10} {v.kind:<15} {v.name:<14} {measured:>12} {v.amount:12.4g}  {v.unit}")
+        if len(rows) > max_rows:
+            lines.append(f"... and {len(rows) - max_rows} more")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: counts, and every violation."""
+        return {
+            "hands": int(np.prod(self.batch_shape)),
+            "violating_hands": self.n_violating,
+            "length_unit": self.length_unit,
+            "violations": [
+                v._asdict() | {"hand": list(v.hand), "value": None if math.isnan(v.value) else v.value}
+                for v in self.violations()
+            ],
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"LimitReport(hands={int(np.prod(self.batch_shape))}, violating={self.n_violating})"
+
+
+__all__ = ["LimitReport", "Violation", "interval_violation"]
