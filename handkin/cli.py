@@ -11,6 +11,7 @@ import numpy as np
 from . import __version__
 from .anatomy import Bone
 from .frames import JointAngles
+from .limits import JointLimits
 from .orders import available_orders, get_order
 from .skeleton import HandSkeleton
 from .template import posed_hand
@@ -48,6 +49,11 @@ def _demo(args: argparse.Namespace) -> int:
         f"the same hand mirrored: {hand.mirror()}, joint angles equal: "
         f"{bool(np.allclose(hand.mirror().joint_angles, m.joint_angles))}"
     )
+    limits = JointLimits.default()
+    print(f"\nwithin the default (literature) joint limits: {bool(limits.check(hand).ok)}")
+    broken = dict(DEMO_POSE, index_pip=(-60, 0), little_mcp=(35, -45))
+    print("the same hand with the index bent backwards 60° at the PIP and the little finger spread 45°:")
+    print(limits.check(posed_hand(broken, degrees=True, units=args.units)).table())
     return 0
 
 

@@ -25,7 +25,6 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -235,22 +234,22 @@ class JointLimits(HandkinModel):
         return value
 
     # ------------------------------------------------------------------ arrays for vectorised evaluation
-    @cached_property
+    @property
     def bone_bounds(self) -> np.ndarray:
         """``(20, 2)`` [min, max] per bone in :class:`~handkin.Bone` order; ±inf where unset."""
         return _bounds(self.bone_lengths, [b.name for b in Bone])
 
-    @cached_property
+    @property
     def curvature_bounds(self) -> np.ndarray:
         """``(4, 2)`` per palm pair; ±inf where unset."""
         return _bounds(self.palm_curvature, PALM_PAIRS)
 
-    @cached_property
+    @property
     def palm_angle_bounds(self) -> np.ndarray:
         """``(4, 2)`` per palm pair, radians; ±inf where unset."""
         return _bounds(self.palm_angles, PALM_PAIRS)
 
-    @cached_property
+    @property
     def polygon_array(self) -> np.ndarray:
         """``(15, N, 2)`` polygons in angle-joint order, padded to the largest N by repeating the last
         vertex; a joint without a polygon gets a huge box (always inside)."""

@@ -146,6 +146,7 @@ class LimitReport:
                     detail = ""
                     if kind == "joint_angle":
                         f, a = measured
+                        f, a = round(float(f), 1) + 0.0, round(float(a), 1) + 0.0  # no "-0.0"
                         measured, detail = float("nan"), f"flexion {f:.1f}°, abduction {a:.1f}°"
                     rows.append(Violation(h, kind, names[k], float(measured), float(values[k]), unit, detail))
             out += sorted(rows, key=lambda v: -v.amount)

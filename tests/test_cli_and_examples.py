@@ -27,6 +27,8 @@ def test_demo_measures_the_posed_hand(capsys):
     assert "ring_pip          40.0         0.0" in out and "-0.0" not in out
     assert "little_mcp        35.0       -10.0" in out
     assert "joint angles equal: True" in out
+    assert "within the default (literature) joint limits: True" in out
+    assert "joint_angle     index_pip" in out and "joint_angle     little_mcp" in out
     error = float(out.split("max joint error ")[1].split()[0])
     assert error < 1e-9
 
@@ -81,3 +83,12 @@ def test_draw_conventions_example_writes_a_picture(tmp_path):
 
     img = Image.open(tmp_path / "hand.png").convert("L")
     assert img.size[0] > 500 and img.getextrema()[0] < 50  # drawn, not blank
+
+
+def test_limits_workflow_example(tmp_path):
+    out = run_example("limits_workflow.py", "--out-dir", str(tmp_path))
+    assert "relaxed hand within the defaults: True" in out
+    assert "index_pip" in out and "flexion -60.0°" in out
+    tail = out.split("ring finger flexed 60° at the PIP:")[1]
+    assert "joint_angle     ring_pip" in tail and "bone_length" not in tail  # only the stiff joint is violated
+    assert (tmp_path / "limits.json").exists()

@@ -107,11 +107,14 @@ def test_fit_percentiles_margins_and_ref_units():
     robust = JointLimits.fit(sk, percentiles=(5, 95), margin=0.1, units="ref", hull_points=8)
     assert robust.units.value == "ref" and len(robust.joint_angles["index_pip"].points) == 8
     plain = JointLimits.fit(sk, units="ref")
-    assert robust.bone_lengths["index_pip"].max - robust.bone_lengths["index_pip"].min < 1e-6 + (
-        plain.bone_lengths["index_pip"].max - plain.bone_lengths["index_pip"].min
-    ) * 1.2
+    assert (
+        robust.bone_lengths["index_pip"].max - robust.bone_lengths["index_pip"].min
+        < 1e-6 + (plain.bone_lengths["index_pip"].max - plain.bone_lengths["index_pip"].min) * 1.2
+    )
     widened = JointLimits.fit(sk, angle_margin=0.05)
-    assert widened.joint_angles["ring_pip"].array.max(0)[0] > JointLimits.fit(sk).joint_angles["ring_pip"].array.max(0)[0]
+    assert (
+        widened.joint_angles["ring_pip"].array.max(0)[0] > JointLimits.fit(sk).joint_angles["ring_pip"].array.max(0)[0]
+    )
 
 
 def test_fit_accepts_lists_and_left_hands():
@@ -196,8 +199,11 @@ def test_with_joint_overrides_one_joint():
 
 def test_merge_rules():
     a = JointLimits(units="mm", bone_lengths={"index_pip": (40, 45)}, joint_angles={"index_pip": SQUARE})
-    b = JointLimits(units="mm", bone_lengths={"index_pip": (42, 50), "index_dip": (20, 30)},
-                    joint_angles={"index_pip": [(0.5, -0.1), (1.5, -0.1), (1.5, 0.1), (0.5, 0.1)]})
+    b = JointLimits(
+        units="mm",
+        bone_lengths={"index_pip": (42, 50), "index_dip": (20, 30)},
+        joint_angles={"index_pip": [(0.5, -0.1), (1.5, -0.1), (1.5, 0.1), (0.5, 0.1)]},
+    )
     union = a.merge(b)
     assert tuple(union.bone_lengths["index_pip"]) == (40, 50) and "index_dip" in union.bone_lengths
     np.testing.assert_allclose(union.joint_angles["index_pip"].array.max(0), [1.5, 0.2])
@@ -226,7 +232,9 @@ def test_check_reports_by_how_much():
     assert data["violating_hands"] == 1 and data["violations"][0]["name"] == "index_mcp"
     # a bone 10 mm too long is reported in mm; in metres for a skeleton in metres
     long = np.asarray(handkin.flat_hand().joints).copy()
-    long[[6, 7, 8]] += (long[6] - long[5]) / np.linalg.norm(long[6] - long[5]) * (base.bone_lengths["index_pip"].max + 10 - 42)
+    long[[6, 7, 8]] += (
+        (long[6] - long[5]) / np.linalg.norm(long[6] - long[5]) * (base.bone_lengths["index_pip"].max + 10 - 42)
+    )
     r = base.check(HandSkeleton(joints=long, units="mm"))
     assert r.bone_lengths[Bone.index_pip] == pytest.approx(10.0, abs=1e-6)
     r_m = base.check(HandSkeleton(joints=long / 1000, units="m"))
@@ -302,3 +310,13 @@ def test_from_hand_bmc():
 def test_from_hand_bmc_errors(tmp_path):
     with pytest.raises(LimitsError, match="cannot read"):
         JointLimits.from_hand_bmc(tmp_path)
+
+
+def test_derived_arrays_follow_copies():
+    """Regression: arrays derived from the intervals must not be carried over stale by model_copy."""
+    a = JointLimits(units="ref", bone_lengths={"index_pip": (0.4, 0.5)})
+    assert a.bone_bounds[Bone.index_pip].tolist() == [0.4, 0.5]
+    b = a.to_units("mm", reference_length=100.0)
+    assert b.bone_bounds[Bone.index_pip].tolist() == pytest.approx([40.0, 50.0])
+    c = a.with_joint("index_pip", flexion=(0, 1), abduction=(-0.1, 0.1))
+    assert c.polygon_array[AngleJoint.index_pip].max() == pytest.approx(1.0)

@@ -1,0 +1,529 @@
+"""Convex polygons in the joint-angle plane: the joint-angle limits of BMC (Spurr et al., ECCV 2020).
+
+The supplementary material (§1) of the paper bounds each joint's (flexion, abduction) angle pair,
+in radians, by a convex polygon fitted to the angles seen in the data:
+
+1. the convex hull of the data points,
+2. Ramer–Douglas–Peucker simplification of the hull (here with a tiny tolerance, so only nearly
+   collinear vertices go),
+3. greedy vertex removal down to ``N`` vertices: each step drops the vertex whose removal keeps the
+   most data points inside (ties: the one that loses the least area).
+
+A point is inside a counter-clockwise convex polygon when the 2-D cross product of every edge with
+the vector from the edge's start to the point is non-negative (supplementary Eq. 4).
+
+Conventions: a polygon is an ``(N, 2)`` array of (flexion, abduction) vertices in radians, in
+counter-clockwise order and convex. Collinear consecutive vertices are allowed, and so are repeated
+consecutive vertices (the padding :func:`pad_polygon` adds to reach a fixed ``N``).
+
+:func:`contains` and :func:`distance` run on numpy arrays and torch tensors alike (one code path,
+any leading batch axes; :func:`distance` is differentiable). Everything else is numpy only.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import Any
+
+import numpy as np
+from scipy.spatial import ConvexHull, QhullError
+
+from .backend import Array, as_float_array, is_torch, namespace, to_torch
+from .errors import HandkinError, LimitsError, NonFiniteError, ShapeError
+
+#: Default Ramer–Douglas–Peucker tolerance of :func:`fit_polygon`, as a fraction of the hull's diameter.
+RDP_FRACTION = 1e-3
+
+#: Default tolerance of :func:`contains`: how far (radians, perpendicular to an edge) a point may lie outside.
+CONTAINS_TOL = 1e-9
+
+# Inputs larger than this are thinned (exactly) before qhull.
+_FAST_PATH_POINTS = 50_000
+# Relative tolerance of the orientation tests (times the squared diameter).
+_REL_TOL = 1e-12
+
+
+# ---------------------------------------------------------------------------------------------- small helpers
+
+
+def _cross(ax: Any, ay: Any, bx: Any, by: Any) -> Any:
+    """2-D cross product ``a × b`` of component arrays."""
+    return ax * by - ay * bx
+
+
+def _as_points(points: Any, name: str = "points") -> np.ndarray:
+    """``points`` as a float64 ``(M, 2)`` numpy array with M >= 1 and finite values, or a handkin error."""
+    try:
+        arr = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ShapeError(f"{name} must be a numeric (M, 2) array: {exc}") from exc
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 1:
+        raise ShapeError(f"{name} must have shape (M, 2) with M >= 1 (flexion, abduction pairs); got {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.count_nonzero(~np.isfinite(arr).all(axis=1)))
+        raise NonFiniteError(f"{name} holds NaN or infinite values ({bad} of {arr.shape[0]} points); drop them first.")
+    return arr
+
+
+def _diameter(vertices: np.ndarray) -> float:
+    """About the diameter of the convex polygon ``vertices`` (K, 2): the largest width over 90 directions (every 2°),
+    at most 0.02 % short. Of a huge polygon only every ⌈K / 4096⌉-th vertex is used."""
+    angles = np.arange(90) * (np.pi / 90)
+    proj = vertices[:: -(-len(vertices) // 4096)] @ np.stack([np.cos(angles), np.sin(angles)])
+    return float(np.max(np.ptp(proj, axis=0)))
+
+
+def polygon_area(polygon: np.ndarray) -> float:
+    """Signed area (rad²) of a polygon ``(N, 2)`` by the shoelace formula: positive when counter-clockwise."""
+    p = np.asarray(polygon, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise ShapeError(f"polygon must have shape (N, 2); got {p.shape}.")
+    if len(p) < 3:
+        return 0.0
+    q = np.roll(p, -1, axis=0)
+    return 0.5 * float(np.sum(p[:, 0] * q[:, 1] - p[:, 1] * q[:, 0]))
+
+
+# ---------------------------------------------------------------------------------------------- convex hull
+
+
+def _degenerate_extremes(points: np.ndarray) -> np.ndarray:
+    """The two lexicographic extremes of (nearly) collinear points: the segment's ends, or one point."""
+    order = np.lexsort((points[:, 1], points[:, 0]))
+    first, last = points[order[0]], points[order[-1]]
+    if np.array_equal(first, last):
+        return first[None].copy()
+    return np.stack([first, last])
+
+
+def _akl_toussaint(points: np.ndarray) -> np.ndarray:
+    """Drop the points strictly inside the hull of the extremes in 8 directions (they cannot be hull vertices)."""
+    x, y = points[:, 0], points[:, 1]
+    idx = [arg(key) for key in (x, y, x + y, x - y) for arg in (np.argmin, np.argmax)]
+    corners = convex_hull(points[idx])
+    if len(corners) < 3:
+        return points
+    scale = float(np.max(np.ptp(corners, axis=0)))
+    return points[~_strictly_inside(points, corners, 1e-9 * scale)]
+
+
+def _strictly_inside(points: np.ndarray, polygon: np.ndarray, margin: float) -> np.ndarray:
+    """Mask of ``points`` (M, 2) more than ``margin`` (radians) inside every edge of the CCW convex ``polygon``."""
+    x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+    nxt = np.roll(polygon, -1, axis=0)
+    inside = np.ones(len(points), dtype=bool)
+    for (vx, vy), (wx, wy) in zip(polygon, nxt, strict=True):
+        ex, ey = wx - vx, wy - vy
+        # cross(e, p - v) > margin·|e|, as ex·y - ey·x > ex·vy - ey·vx + margin·|e|
+        inside &= ex * y - ey * x > ex * vy - ey * vx + margin * math.hypot(ex, ey)
+    return inside
+
+
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """Counter-clockwise convex-hull vertices ``(K, 2)`` of ``points`` ``(M, 2)`` (radians in, radians out).
+
+    Degenerate input does not raise: all points equal → that one point ``(1, 2)``; all points
+    (nearly) collinear → the segment's two end points ``(2, 2)``. Raises :class:`ShapeError` for a
+    wrong shape or no points and :class:`NonFiniteError` for NaN/inf.
+    """
+    pts = _as_points(points)
+    work = _akl_toussaint(pts) if len(pts) > _FAST_PATH_POINTS else pts
+    try:
+        hull = ConvexHull(work)
+    except QhullError:  # fewer than 3 distinct points, or all collinear
+        return _degenerate_extremes(work)
+    verts = work[hull.vertices]
+    if polygon_area(verts) < 0:  # qhull gives counter-clockwise order in 2-D; make sure of it
+        verts = verts[::-1]
+    return np.ascontiguousarray(verts)
+
+
+# ---------------------------------------------------------------------------------------------- RDP
+
+
+def _segment_distances(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distances of ``points`` (M, 2) to the segment a–b (a point if a == b)."""
+    v = b - a
+    w = points - a
+    vv = float(v @ v)
+    t = np.clip((w @ v) / vv, 0.0, 1.0) if vv > 0 else np.zeros(len(points))
+    return np.hypot(w[:, 0] - t * v[0], w[:, 1] - t * v[1])
+
+
+def _rdp_chain(chain: np.ndarray, epsilon: float) -> np.ndarray:
+    """Keep-mask of the open polyline ``chain`` (L, 2) under Ramer–Douglas–Peucker (iterative, ends kept)."""
+    keep = np.zeros(len(chain), dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, len(chain) - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j - i < 2:
+            continue
+        dist = _segment_distances(chain[i + 1 : j], chain[i], chain[j])
+        k = int(np.argmax(dist))
+        if dist[k] > epsilon:
+            k += i + 1
+            keep[k] = True
+            stack.append((i, k))
+            stack.append((k, j))
+    return keep
+
+
+def rdp(polygon: np.ndarray, epsilon: float) -> np.ndarray:
+    """Ramer–Douglas–Peucker simplification of the closed polygon ``(K, 2)`` with tolerance ``epsilon`` (radians).
+
+    The ring is split at two far-apart corners (the vertex farthest from vertex 0, and the vertex
+    farthest from that one) and each chain is simplified; the result is a subset of the input
+    vertices in the same (counter-clockwise) order. A polygon of nonzero area is never reduced to a
+    segment: if only the two split vertices survive, the vertex farthest from them is kept too.
+    """
+    poly = np.asarray(polygon, dtype=np.float64)
+    if poly.ndim != 2 or poly.shape[1] != 2:
+        raise ShapeError(f"polygon must have shape (K, 2); got {poly.shape}.")
+    if not np.all(np.isfinite(poly)):
+        raise NonFiniteError("polygon holds NaN or infinite values.")
+    if not (epsilon >= 0):
+        raise HandkinError(f"epsilon must be a number >= 0 (radians); got {epsilon}.")
+    n = len(poly)
+    if n < 3:
+        return poly.copy()
+    # Split the ring at two far-apart corners: a, the vertex farthest from vertex 0, and b, the one farthest from a.
+    # (The farthest vertex from any point is a true corner, never a point inside an edge.)
+    far = np.hypot(*(poly - poly[0]).T)
+    a = int(np.argmax(far))
+    if far[a] == 0:
+        return poly[:1].copy()
+    b = int(np.argmax(np.hypot(*(poly - poly[a]).T)))
+    i, j = min(a, b), max(a, b)
+    keep = np.zeros(n, dtype=bool)
+    keep[i : j + 1] = _rdp_chain(poly[i : j + 1], epsilon)
+    wrap = np.r_[j:n, 0 : i + 1]  # the other chain, j → … → n - 1 → 0 → … → i
+    keep[wrap] |= _rdp_chain(poly[wrap], epsilon)
+    if np.count_nonzero(keep) < 3:
+        dist = _segment_distances(poly, poly[i], poly[j])
+        k = int(np.argmax(dist))
+        if dist[k] > 0:
+            keep[k] = True
+    return poly[keep]
+
+
+# ---------------------------------------------------------------------------------------------- padding
+
+
+def pad_polygon(polygon: np.ndarray, n_points: int) -> np.ndarray:
+    """The polygon ``(K, 2)`` with midpoints inserted on its longest edges until it has exactly ``n_points``.
+
+    The region is unchanged (new points lie on edges). A 1-point polygon is repeated, a 2-point one
+    (a segment) gets points on the segment. Raises :class:`ShapeError` if ``K > n_points`` or ``K == 0``.
+    """
+    poly = np.asarray(polygon, dtype=np.float64)
+    if poly.ndim != 2 or poly.shape[1] != 2 or len(poly) == 0:
+        raise ShapeError(f"polygon must have shape (K, 2) with K >= 1; got {poly.shape}.")
+    if len(poly) > n_points:
+        raise ShapeError(f"polygon has {len(poly)} vertices, more than n_points={n_points}; cannot pad it.")
+    verts = [row for row in poly]
+    while len(verts) < n_points:
+        arr = np.asarray(verts)
+        lengths = np.hypot(*(np.roll(arr, -1, axis=0) - arr).T)
+        i = int(np.argmax(lengths))  # the first of the longest edges
+        verts.insert(i + 1, 0.5 * (arr[i] + arr[(i + 1) % len(arr)]))
+    return np.asarray(verts, dtype=np.float64).reshape(n_points, 2)
+
+
+def box_polygon(fmin: float, fmax: float, amin: float, amax: float, n_points: int = 10) -> np.ndarray:
+    """The min/max box of flexion ``[fmin, fmax]`` × abduction ``[amin, amax]`` (radians) as a counter-clockwise
+    polygon ``(n_points, 2)`` (supplementary Fig. 1), padded with :func:`pad_polygon`."""
+    values = np.array([fmin, fmax, amin, amax], dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise LimitsError(f"box limits must be finite; got flexion [{fmin}, {fmax}], abduction [{amin}, {amax}].")
+    if fmin > fmax or amin > amax:
+        raise LimitsError(f"box limits need min <= max; got flexion [{fmin}, {fmax}], abduction [{amin}, {amax}].")
+    if n_points < 4:
+        raise ShapeError(f"a box needs n_points >= 4; got {n_points}.")
+    box = np.array([[fmin, amin], [fmax, amin], [fmax, amax], [fmin, amax]], dtype=np.float64)
+    return pad_polygon(box, n_points)
+
+
+# ---------------------------------------------------------------------------------------------- validation
+
+
+def validate_polygon(polygon: Any) -> None:
+    """Raise :class:`LimitsError` unless ``polygon`` is an ``(N, 2)`` array, N >= 3, finite, counter-clockwise,
+    convex and of nonzero area. Collinear and repeated consecutive vertices are allowed."""
+    try:
+        p = np.asarray(polygon, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise LimitsError(f"polygon must be a numeric (N, 2) array: {exc}") from exc
+    if p.ndim != 2 or p.shape[1] != 2:
+        raise LimitsError(f"polygon must have shape (N, 2) (flexion, abduction vertices); got {p.shape}.")
+    if len(p) < 3:
+        raise LimitsError(f"polygon needs at least 3 vertices; got {len(p)}.")
+    if not np.all(np.isfinite(p)):
+        raise LimitsError("polygon holds NaN or infinite values.")
+    scale = float(np.max(np.ptp(p, axis=0)))
+    area = polygon_area(p)
+    area_tol = _REL_TOL * scale * scale
+    if area < -area_tol:
+        raise LimitsError(
+            f"polygon is clockwise (signed area {area:.3g} rad²); give its vertices counter-clockwise, e.g. polygon[::-1]."
+        )
+    if area <= area_tol:
+        raise LimitsError(f"polygon has zero area (all {len(p)} vertices collinear or equal); it bounds no region.")
+    edges = np.roll(p, -1, axis=0) - p
+    lengths = np.hypot(edges[:, 0], edges[:, 1])
+    real = np.flatnonzero(lengths > _REL_TOL * scale)  # skip repeated (padding) vertices
+    e_in = edges[real]
+    e_out = np.roll(e_in, -1, axis=0)
+    cross = _cross(e_in[:, 0], e_in[:, 1], e_out[:, 0], e_out[:, 1])
+    dot = np.sum(e_in * e_out, axis=1)
+    norms = lengths[real] * np.roll(lengths[real], -1)
+    vertex = (real + 1) % len(p)  # the vertex where e_in ends
+    right = cross < -1e-9 * norms
+    if np.any(right):
+        i = int(vertex[np.argmax(right)])
+        raise LimitsError(f"polygon is not convex: it turns clockwise (right) at vertex {i} {p[i].tolist()}.")
+    back = (np.abs(cross) <= 1e-9 * norms) & (dot < 0)
+    if np.any(back):
+        i = int(vertex[np.argmax(back)])
+        raise LimitsError(f"polygon is not convex: it doubles back on itself at vertex {i} {p[i].tolist()}.")
+    turning = float(np.sum(np.arctan2(cross, dot)))
+    if abs(turning - 2 * np.pi) > 1e-6:
+        raise LimitsError(
+            f"polygon is not convex: it winds {turning / (2 * np.pi):.3g} times round its interior instead of once."
+        )
+
+
+# ---------------------------------------------------------------------------------------------- greedy removal
+
+
+class _Greedy:
+    """Exact greedy vertex removal on a convex CCW polygon ``verts`` (K, 2) with data ``points`` (M, 2).
+
+    Removing vertex v (neighbours a, b) loses the live points strictly right of the chord a→b and
+    inside the closed triangle (a, v, b). The points are grouped by the sector (vertex i to vertex
+    i + 1) they lie in as seen from the vertex mean c. When c is strictly left of the chord a→b, that
+    triangle lies in sectors a … b - 1, so only those points (a contiguous slice) are tested.
+    """
+
+    def __init__(self, verts: np.ndarray, points: np.ndarray, tol: float):
+        self.v = verts
+        self.tol = tol
+        k = len(verts)
+        self.c = c = verts.mean(axis=0)
+        vang = np.arctan2(verts[:, 1] - c[1], verts[:, 0] - c[0])  # increasing (cyclically): CCW order
+        r = int(np.argmin(vang))
+        # The sectors need the vertex angles strictly increasing from vertex r round to r - 1 (else: no sectors).
+        self.sectors = bool(np.all(np.diff(np.roll(vang, -r)) > 0))
+        x, y = np.ascontiguousarray(points[:, 0]), np.ascontiguousarray(points[:, 1])
+        ang = np.arctan2(y - c[1], x - c[0])
+        sector = np.searchsorted(np.roll(vang, -r), ang, side="right")
+        sector += r - 1
+        sector %= k
+        if not self.sectors:
+            sector[:] = 0
+        sector = sector.astype(np.uint16 if k < 65_536 else np.int64)  # 16-bit keys: a radix sort
+        order = np.argsort(sector, kind="stable")
+        counts = np.bincount(sector, minlength=k)
+        self.starts = np.concatenate([[0], np.cumsum(counts)])
+        self.x = px = x[order]
+        self.y = py = y[order]
+        # Live points: inside (or on) the polygon, decided by the edge of each point's sector.
+        e = np.roll(verts, -1, axis=0) - verts
+        if self.sectors:
+            rep = lambda values: np.repeat(values, counts)  # noqa: E731 - per-sector value for every point
+            self.alive = _cross(rep(e[:, 0]), rep(e[:, 1]), px - rep(verts[:, 0]), py - rep(verts[:, 1])) >= -tol
+        else:
+            self.alive = np.ones(len(px), dtype=bool)
+            for (ex, ey), (vx, vy) in zip(e, verts, strict=True):
+                self.alive &= _cross(ex, ey, px - vx, py - vy) >= -tol
+        self.prev = np.roll(np.arange(k), 1)
+        self.next = np.roll(np.arange(k), -1)
+        self.active = np.ones(k, dtype=bool)
+        self.stamp = np.zeros(k, dtype=np.int64)
+        self.heap: list[tuple[int, float, int, int]] = []
+        for i in range(k):
+            self._update(i)
+
+    def _wedge(self, a: int, b: int) -> list[slice]:
+        """Slices of the grouped points that can lie right of the chord a→b inside the polygon."""
+        va, vb = self.v[a], self.v[b]
+        left = _cross(vb[0] - va[0], vb[1] - va[1], self.c[0] - va[0], self.c[1] - va[1])
+        if not (self.sectors and left > self.tol):  # c is not strictly left of the chord: test every point
+            return [slice(0, len(self.x))]
+        lo, hi = int(self.starts[a]), int(self.starts[b])
+        if a < b:
+            return [slice(lo, hi)]
+        return [slice(lo, len(self.x)), slice(0, hi)]
+
+    def lost(self, i: int) -> list[tuple[slice, np.ndarray]]:
+        """The live points removing vertex i would lose, as (slice, mask within the slice) pairs."""
+        a, b = int(self.prev[i]), int(self.next[i])
+        va, vv, vb = self.v[a], self.v[i], self.v[b]
+        out = []
+        for s in self._wedge(a, b):
+            px, py = self.x[s], self.y[s]
+            chord = _cross(vb[0] - va[0], vb[1] - va[1], px - va[0], py - va[1]) < -self.tol
+            side1 = _cross(vv[0] - va[0], vv[1] - va[1], px - va[0], py - va[1]) >= -self.tol
+            side2 = _cross(vb[0] - vv[0], vb[1] - vv[1], px - vv[0], py - vv[1]) >= -self.tol
+            out.append((s, chord & side1 & side2 & self.alive[s]))
+        return out
+
+    def _update(self, i: int) -> None:
+        a, b = self.prev[i], self.next[i]
+        va, vv, vb = self.v[a], self.v[i], self.v[b]
+        count = sum(int(np.count_nonzero(m)) for _, m in self.lost(i))
+        # Area lost: the triangle (a, v, b), positive for a convex vertex.
+        area = 0.5 * float(_cross(vv[0] - va[0], vv[1] - va[1], vb[0] - va[0], vb[1] - va[1]))
+        self.stamp[i] += 1
+        heapq.heappush(self.heap, (count, area, i, int(self.stamp[i])))
+
+    def pick(self) -> int:
+        """The active vertex whose removal loses the fewest live points (ties: least area, then lowest index)."""
+        while True:
+            _, _, i, stamp = heapq.heappop(self.heap)
+            if self.active[i] and stamp == self.stamp[i]:  # skip entries made stale by an update
+                return i
+
+    def remove(self, i: int) -> None:
+        for s, m in self.lost(i):
+            self.alive[s] &= ~m
+        a, b = int(self.prev[i]), int(self.next[i])
+        self.next[a], self.prev[b] = b, a
+        self.active[i] = False
+        self._update(a)
+        self._update(b)
+
+
+def _greedy_keep(verts: np.ndarray, points: np.ndarray, n_points: int, tol: float) -> np.ndarray:
+    """Mask of the ``n_points`` vertices of ``verts`` (K, 2) that greedy removal against ``points`` (M, 2) keeps."""
+    g = _Greedy(verts, points, tol)
+    for _ in range(len(verts) - n_points):
+        g.remove(g.pick())
+    return g.active
+
+
+def fit_polygon(points: np.ndarray, n_points: int = 10, rdp_epsilon: float | None = None) -> np.ndarray:
+    """The BMC joint-limit polygon of angle samples ``points`` (M, 2) (radians): exactly ``n_points`` CCW convex vertices.
+
+    Convex hull → Ramer–Douglas–Peucker (``rdp_epsilon``, default 1e-3 of the hull's diameter) → greedy
+    removal of the vertex whose removal keeps the most points inside (ties: the least area lost) until
+    ``n_points`` remain. The polygon only shrinks; every vertex is a data point. If the hull has at most
+    ``n_points`` vertices the result is the hull itself, padded by :func:`pad_polygon` (the same region).
+    Degenerate data (one point, or collinear points) gives a padded point or segment.
+    """
+    if int(n_points) != n_points or n_points < 3:
+        raise ShapeError(f"n_points must be an integer >= 3; got {n_points}.")
+    n_points = int(n_points)
+    pts = _as_points(points)
+    hull = convex_hull(pts)
+    if len(hull) <= n_points:
+        return pad_polygon(hull, n_points)
+    diameter = _diameter(hull)
+    eps = RDP_FRACTION * diameter if rdp_epsilon is None else float(rdp_epsilon)
+    verts = rdp(hull, eps)
+    if len(verts) <= n_points:
+        return pad_polygon(verts, n_points)
+    keep = _greedy_keep(verts, pts, n_points, _REL_TOL * diameter * diameter)
+    return np.ascontiguousarray(verts[keep])
+
+
+# ---------------------------------------------------------------------------------------------- numpy + torch
+
+
+def _prepare(points: Any, polygons: Any) -> tuple[Any, Any, Any, bool]:
+    """Points and polygons on one backend and dtype, with a joint axis; shape checks."""
+    points = as_float_array(points)
+    if is_torch(points) and not is_torch(polygons):
+        polygons = to_torch(np.asarray(polygons), device=points.device, dtype=points.dtype)
+    else:
+        polygons = as_float_array(polygons)
+    xp = namespace(points, polygons)
+    if polygons.dtype != points.dtype:
+        polygons = xp.astype(polygons, points.dtype)
+    single = polygons.ndim == 2
+    if single:
+        polygons = polygons[None, ...]
+        if points.ndim < 1 or points.shape[-1] != 2:
+            raise ShapeError(f"points must have shape (..., 2) for one polygon (N, 2); got {tuple(points.shape)}.")
+        points = points[..., None, :]
+    if polygons.ndim != 3 or polygons.shape[-1] != 2 or polygons.shape[1] < 1:
+        raise ShapeError(f"polygons must have shape (J, N, 2) or (N, 2); got {tuple(polygons.shape)}.")
+    if points.ndim < 2 or points.shape[-1] != 2 or points.shape[-2] != polygons.shape[0]:
+        raise ShapeError(
+            f"points must have shape (..., J, 2) with J={polygons.shape[0]} as in polygons {tuple(polygons.shape)}; "
+            f"got {tuple(points.shape)}."
+        )
+    return xp, points, polygons, single
+
+
+def _parts(xp: Any, points: Any, polygons: Any):
+    """Per-edge components, each broadcast as (..., J, N): point minus edge start (wx, wy), edge (ex, ey)."""
+    vx, vy = polygons[..., 0], polygons[..., 1]  # (J, N)
+    nx = xp.concat([vx[:, 1:], vx[:, :1]], axis=1)
+    ny = xp.concat([vy[:, 1:], vy[:, :1]], axis=1)
+    ex, ey = nx - vx, ny - vy
+    px, py = points[..., 0:1], points[..., 1:2]  # (..., J, 1)
+    return px - vx, py - vy, ex, ey
+
+
+def _inside(xp: Any, points: Any, polygons: Any, wx: Any, wy: Any, ex: Any, ey: Any, tol: float) -> Any:
+    """(..., J) mask: on the left of (or on) every edge, within ``tol`` radians, and inside the bounding box."""
+    cross = _cross(ex, ey, wx, wy)
+    if tol > 0:
+        ok = xp.all(cross >= -tol * xp.sqrt(ex * ex + ey * ey), axis=-1)
+    else:
+        ok = xp.all(cross >= 0, axis=-1)
+    # The box test makes degenerate (point / segment) polygons, whose edges span no half-planes, exact.
+    lo, hi = xp.min(polygons, axis=-2), xp.max(polygons, axis=-2)  # (J, 2)
+    in_box = xp.all((points >= lo - tol) & (points <= hi + tol), axis=-1)
+    return ok & in_box
+
+
+def contains(points: Array, polygons: Array, tol: float = CONTAINS_TOL) -> Array:
+    """True where a point is inside or on the boundary of its joint's polygon (supplementary Eq. 4).
+
+    ``points`` (..., J, 2) and ``polygons`` (J, N, 2) (CCW convex, padding allowed; numpy polygons are
+    converted to a torch ``points``' backend) → bool (..., J). ``tol`` (radians) is how far outside an edge a
+    point may lie. A single polygon (N, 2) with points (..., 2) gives (...).
+    """
+    xp, points, polygons, single = _prepare(points, polygons)
+    wx, wy, ex, ey = _parts(xp, points, polygons)
+    inside = _inside(xp, points, polygons, wx, wy, ex, ey, tol)
+    return inside[..., 0] if single else inside
+
+
+def distance(points: Array, polygons: Array) -> Array:
+    """Euclidean distance (radians) in the angle plane from each point to its joint's polygon; 0 inside or on it.
+
+    ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J) in the points' dtype (a single polygon (N, 2) with
+    points (..., 2) gives (...)). The minimum over edges of the distance to the segment; zero-length
+    (padding) edges are safe. Differentiable in torch with finite gradients everywhere (zero inside).
+    """
+    xp, points, polygons, single = _prepare(points, polygons)
+    wx, wy, ex, ey = _parts(xp, points, polygons)
+    ee = ex * ex + ey * ey
+    t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
+    t = xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
+    dx, dy = wx - t * ex, wy - t * ey
+    sq = xp.min(dx * dx + dy * dy, axis=-1)
+    # sqrt with a finite (zero) gradient at 0, as backend.safe_norm.
+    dist = sq / xp.sqrt(xp.maximum(sq, xp.full_like(sq, xp.finfo(sq.dtype).smallest_normal)))
+    inside = _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
+    dist = xp.where(inside, xp.zeros_like(dist), dist)
+    return dist[..., 0] if single else dist
+
+
+__all__ = [
+    "RDP_FRACTION",
+    "CONTAINS_TOL",
+    "convex_hull",
+    "rdp",
+    "fit_polygon",
+    "pad_polygon",
+    "validate_polygon",
+    "contains",
+    "distance",
+    "polygon_area",
+    "box_polygon",
+]
