@@ -35,8 +35,8 @@ from .errors import (
 )
 from .frames import AnglePair, BoneFrame, JointAngles
 from .limits import AnglePolygon, Coupling, Interval, JointLimits, Provenance
-from .report import LimitReport, Violation
 from .orders import JointOrder, available_orders, convert, get_order, register_order
+from .report import LimitReport, Violation
 from .skeleton import HandSkeleton, Measurements, TwoHands
 from .template import flat_hand, posed_hand
 from .units import Units
