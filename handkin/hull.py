@@ -40,6 +40,8 @@ CONTAINS_TOL = 1e-9
 
 # Inputs larger than this are thinned (exactly) before qhull.
 _FAST_PATH_POINTS = 50_000
+# Hands per chunk when distance() runs on large numpy batches.
+_CHUNK = 2048
 # Relative tolerance of the orientation tests (times the squared diameter).
 _REL_TOL = 1e-12
 
@@ -501,6 +503,12 @@ def distance(points: Array, polygons: Array) -> Array:
     (padding) edges are safe. Differentiable in torch with finite gradients everywhere (zero inside).
     """
     xp, points, polygons, single = _prepare(points, polygons)
+    if not is_torch(points) and points.ndim > 2 and math.prod(points.shape[:-2]) > _CHUNK:
+        # large numpy batches in cache-sized chunks (the (..., J, N) temporaries dominate otherwise)
+        flat = points.reshape(-1, *points.shape[-2:])
+        parts = [distance(flat[i : i + _CHUNK], polygons) for i in range(0, len(flat), _CHUNK)]
+        dist = np.concatenate(parts, axis=0).reshape(points.shape[:-1])
+        return dist[..., 0] if single else dist
     wx, wy, ex, ey = _parts(xp, points, polygons)
     ee = ex * ex + ey * ey
     t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))

@@ -290,7 +290,7 @@ class JointLimits(HandkinModel):
         sk = _as_one_skeleton(skeletons)
         target = sk.units if units is None else parse_units(units)
         sk = sk.to_units(target) if target != sk.units else sk
-        m = sk.numpy().measure()
+        m = sk.numpy().measure(frames=False)
         n = int(np.prod(sk.batch_shape, dtype=np.int64))
         if n == 0:
             raise ShapeError("fit needs at least one hand.")

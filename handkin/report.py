@@ -90,7 +90,7 @@ class LimitReport:
             length_scale = np.full((*sk.batch_shape, 1), f)
             compared = sk.to_units(limits.units)
         unit = sk.units.value
-        m = compared.measure()
+        m = compared.measure(frames=False)
         lengths, curvature = np.asarray(m.bone_lengths), np.asarray(m.palm_curvature)
         phi, angles = np.asarray(m.palm_angles), np.asarray(m.joint_angles)
         couplings = [np.zeros(sk.batch_shape + (0,))]

@@ -65,8 +65,8 @@ class Measurements(NamedTuple):
     """``(..., 4)`` radians (Eq. 3)."""
     joint_angles: Array
     """``(..., 15, 2)`` (flexion, abduction) radians (Eq. 5)."""
-    frames: BoneFrame
-    """The 15 bone frames (Eq. 4, 6)."""
+    frames: BoneFrame | None
+    """The 15 bone frames (Eq. 4, 6); ``None`` when measured with ``frames=False``."""
 
 
 class TwoHands(NamedTuple):
@@ -353,15 +353,17 @@ class HandSkeleton(HandkinModel):
         """The 15 bone frames (Eq. 4, 6) with their origins at the angle joints."""
         return self.measure().frames
 
-    def measure(self) -> Measurements:
-        """Bone lengths, palm curvature and angles, joint angles and frames, computed in one pass.
+    def measure(self, frames: bool = True) -> Measurements:
+        """Bone lengths, palm curvature and angles, joint angles and (unless ``frames=False``) frames, in one pass.
 
         Left hands are measured as their mirror image; their frames are mirrored back.
         """
-        raw = measure(self.joints, mirror=self.side == Side.left)
-        origins = take(self.joints, _ANGLE_JOINT_INDEX, axis=-2)
-        frames = BoneFrame.model_construct(matrices=raw.frames, origins=origins, side=self.side)
-        return Measurements(raw.bone_lengths, raw.palm_curvature, raw.palm_angles, raw.joint_angles, frames)
+        raw = measure(self.joints, mirror=self.side == Side.left, with_frames=frames)
+        bone_frames = None
+        if frames:
+            origins = take(self.joints, _ANGLE_JOINT_INDEX, axis=-2)
+            bone_frames = BoneFrame.model_construct(matrices=raw.frames, origins=origins, side=self.side)
+        return Measurements(raw.bone_lengths, raw.palm_curvature, raw.palm_angles, raw.joint_angles, bone_frames)
 
     @classmethod
     def from_angles(

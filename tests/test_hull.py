@@ -508,3 +508,12 @@ def test_distance_gradcheck_padded_polygon_float64():
     poly = torch.from_numpy(hull.pad_polygon(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]]), 8))
     x = torch.tensor([[1.5, 0.5], [0.2, -0.7], [2.0, 2.0], [-0.5, 0.3]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda q: hull.distance(q, poly), (x,))
+
+
+def test_distance_in_chunks_equals_one_pass(monkeypatch):
+    rng = np.random.default_rng(5)
+    polygons = np.stack([hull.box_polygon(-0.5, 1.0, -0.2, 0.3, 10), hull.box_polygon(0.0, 0.5, -0.1, 0.1, 10)])
+    points = rng.normal(scale=0.8, size=(7, 5, 2, 2))
+    whole = hull.distance(points, polygons)
+    monkeypatch.setattr(hull, "_CHUNK", 4)
+    np.testing.assert_array_equal(hull.distance(points, polygons), whole)
