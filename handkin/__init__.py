@@ -22,6 +22,7 @@ from .anatomy import (
     Joint,
     Side,
 )
+from .constrain import ConstrainReport, constrain
 from .errors import (
     BackendError,
     HandkinError,
@@ -35,6 +36,7 @@ from .errors import (
 )
 from .frames import AnglePair, BoneFrame, JointAngles
 from .limits import AnglePolygon, Coupling, Interval, JointLimits, Provenance
+from .losses import BMCLoss, LossTerms
 from .orders import JointOrder, available_orders, convert, get_order, register_order
 from .report import LimitReport, Violation
 from .skeleton import HandSkeleton, Measurements, TwoHands
@@ -56,6 +58,10 @@ __all__ = [
     "Coupling",
     "Provenance",
     "LimitReport",
+    "BMCLoss",
+    "LossTerms",
+    "constrain",
+    "ConstrainReport",
     "Violation",
     "Joint",
     "Bone",

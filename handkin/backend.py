@@ -21,7 +21,11 @@ Array = Any  # a numpy.ndarray or a torch.Tensor
 
 def namespace(*arrays: Array):
     """The array-API namespace shared by ``arrays`` (numpy or torch); raises :class:`BackendError` when mixed."""
-    arrays = tuple(a for a in arrays if a is not None and not isinstance(a, (int, float)))
+    arrays = tuple(
+        np.asarray(a) if isinstance(a, np.generic) else a
+        for a in arrays
+        if a is not None and (isinstance(a, np.generic) or not isinstance(a, (int, float)))
+    )
     try:
         xp = array_api_compat.array_namespace(*arrays)
     except TypeError as exc:

@@ -482,6 +482,19 @@ def _inside(xp: Any, points: Any, polygons: Any, wx: Any, wy: Any, ex: Any, ey: 
     return ok & in_box
 
 
+def _large_numpy(points: Any) -> bool:
+    return not is_torch(points) and points.ndim > 2 and math.prod(points.shape[:-2]) > _CHUNK
+
+
+def _in_chunks(fn: Any, points: np.ndarray, polygons: np.ndarray, single: bool) -> np.ndarray:
+    """``fn`` over a large numpy batch in cache-sized chunks (its (..., J, N) temporaries dominate otherwise)."""
+    flat = points.reshape(-1, *points.shape[-2:])
+    parts = [fn(flat[i : i + _CHUNK], polygons) for i in range(0, len(flat), _CHUNK)]
+    out = np.concatenate(parts, axis=0)
+    out = out.reshape(*points.shape[:-2], *out.shape[1:])
+    return out[..., 0, :] if single and out.ndim == points.ndim else (out[..., 0] if single else out)
+
+
 def contains(points: Array, polygons: Array, tol: float = CONTAINS_TOL) -> Array:
     """True where a point is inside or on the boundary of its joint's polygon (supplementary Eq. 4).
 
@@ -503,12 +516,8 @@ def distance(points: Array, polygons: Array) -> Array:
     (padding) edges are safe. Differentiable in torch with finite gradients everywhere (zero inside).
     """
     xp, points, polygons, single = _prepare(points, polygons)
-    if not is_torch(points) and points.ndim > 2 and math.prod(points.shape[:-2]) > _CHUNK:
-        # large numpy batches in cache-sized chunks (the (..., J, N) temporaries dominate otherwise)
-        flat = points.reshape(-1, *points.shape[-2:])
-        parts = [distance(flat[i : i + _CHUNK], polygons) for i in range(0, len(flat), _CHUNK)]
-        dist = np.concatenate(parts, axis=0).reshape(points.shape[:-1])
-        return dist[..., 0] if single else dist
+    if _large_numpy(points):
+        return _in_chunks(distance, points, polygons, single)
     wx, wy, ex, ey = _parts(xp, points, polygons)
     ee = ex * ex + ey * ey
     t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
@@ -522,7 +531,56 @@ def distance(points: Array, polygons: Array) -> Array:
     return dist[..., 0] if single else dist
 
 
+def project(points: Array, polygons: Array) -> Array:
+    """The nearest point of each joint's polygon (Euclidean, in the angle plane): points inside or on the
+    polygon are returned unchanged. ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J, 2); numpy or torch."""
+    xp, pts, polys, single = _prepare(points, polygons)
+    if _large_numpy(pts):
+        return _in_chunks(project, pts, polys, single)
+    wx, wy, ex, ey = _parts(xp, pts, polys)
+    ee = ex * ex + ey * ey
+    t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
+    t = xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
+    dx, dy = wx - t * ex, wy - t * ey
+    nearest = xp.argmin(dx * dx + dy * dy, axis=-1)[..., None]  # (..., J, 1)
+    px = xp.take_along_axis(pts[..., 0:1] - dx, nearest, axis=-1)
+    py = xp.take_along_axis(pts[..., 1:2] - dy, nearest, axis=-1)
+    inside = _inside(xp, pts, polys, wx, wy, ex, ey, 0.0)[..., None]
+    out = xp.where(inside, pts, xp.concat([px, py], axis=-1))
+    return out[..., 0, :] if single else out
+
+
+def bmc_distance(points: Array, polygons: Array) -> Array:
+    """The paper's angle-limit distance D_A (supplementary Eq. 3–7); 0 inside or on the polygon.
+
+    Outside, the minimum over edges of ``Σ_k |cos θ_k − cos p_k| + |sin θ_k − sin p_k|`` with ``p`` the point of
+    the edge nearest to θ (clamped projection, Eq. 5) and the sum over the two angles (flexion, abduction).
+    ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J); numpy or torch, differentiable, no loops.
+    """
+    xp, points, polygons, single = _prepare(points, polygons)
+    if _large_numpy(points):
+        return _in_chunks(bmc_distance, points, polygons, single)
+    wx, wy, ex, ey = _parts(xp, points, polygons)
+    ee = ex * ex + ey * ey
+    t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
+    t = xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
+    px, py = points[..., 0:1] - wx + t * ex, points[..., 1:2] - wy + t * ey  # nearest edge points (..., J, N)
+    fx, fy = points[..., 0:1], points[..., 1:2]
+    d = (
+        xp.abs(xp.cos(fx) - xp.cos(px))
+        + xp.abs(xp.sin(fx) - xp.sin(px))
+        + xp.abs(xp.cos(fy) - xp.cos(py))
+        + xp.abs(xp.sin(fy) - xp.sin(py))
+    )
+    dist = xp.min(d, axis=-1)
+    inside = _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
+    dist = xp.where(inside, xp.zeros_like(dist), dist)
+    return dist[..., 0] if single else dist
+
+
 __all__ = [
+    "bmc_distance",
+    "project",
     "RDP_FRACTION",
     "CONTAINS_TOL",
     "convex_hull",

@@ -42,6 +42,7 @@ from .units import units as parse_units
 from .validation import HandkinModel
 
 if TYPE_CHECKING:
+    from .losses import LossTerms
     from .report import LimitReport
 
 #: Version of the JSON layout written by :meth:`JointLimits.save`.
@@ -315,9 +316,12 @@ class JointLimits(HandkinModel):
             if angle_margin > 0:
                 poly = _grow(poly, angle_margin)
             polygons[a.name] = AnglePolygon(points=poly)
+        bone_lengths = intervals(lengths, [b.name for b in Bone], lower=0.0)
+        if target == Units.ref:  # the reference bone is 1 by definition: no interval (and no kink at 1 in the loss)
+            bone_lengths.pop(DEFAULT_REFERENCE_BONE)
         fitted = cls(
             units=target,
-            bone_lengths=intervals(lengths, [b.name for b in Bone], lower=0.0),
+            bone_lengths=bone_lengths,
             palm_curvature=intervals(curvature, PALM_PAIRS),
             palm_angles=intervals(phi, PALM_PAIRS, lower=0.0, upper=math.pi),
             joint_angles=polygons,
@@ -552,6 +556,20 @@ class JointLimits(HandkinModel):
         from .report import LimitReport
 
         return LimitReport.build(self, skeleton, tolerance)
+
+    # ------------------------------------------------------------------ losses
+    def loss(
+        self,
+        joints: Any,
+        reduction: Literal["none", "mean", "sum"] = "mean",
+        weights: Mapping[str, float] | None = None,
+    ) -> LossTerms:
+        """The BMC loss terms (``bone_length``, ``root_bone``, ``angle``, ``coupling``, weighted ``total``) of
+        ``joints`` — a ``HandSkeleton`` (converted to these limits' unit, left hands mirrored) or right-hand
+        joints ``(..., 21, 3)`` in this unit; numpy or torch (differentiable). Paper weights by default."""
+        from .losses import limits_loss
+
+        return limits_loss(self, joints, reduction, weights)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:

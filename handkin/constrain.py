@@ -1,0 +1,199 @@
+"""``constrain``: the nearest plausible hand — repair poses that break a ``JointLimits``.
+
+1. Measure the hand (left hands mirrored, lengths in the limits' unit).
+2. Project every joint's (flexion, abduction) onto its polygon (nearest point in the angle plane), clip every
+   finger bone's length into its interval, and move each root joint along its root bone so that the root
+   bone's length is in its interval.
+3. Rebuild the fingers by forward kinematics from the (clipped) palm: the angles and lengths of step 2 hold
+   exactly.
+4. A palm still outside its intervals (curvature, angular distance, root-bone lengths) is moved along the
+   straight line towards the template's palm (scaled to the hand's reference bone and rigidly aligned to its
+   palm) just far enough to be inside — found by batched bisection — and the fingers are rebuilt on it by
+   forward kinematics again, so they keep their angles and lengths.
+
+After constraining, every constraint holds to rounding error: the total BMC loss (paper weights) of each hand
+is at most :data:`LOSS_TOLERANCE`. The palm step needs the template's palm to be feasible under the limits (it is
+under the defaults and any limits fitted on hands like it); where it is not, that hand's palm is left as is
+and ``ConstrainReport.converged`` is False.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from .anatomy import ANGLE_BONES, ROOT_BONES, Side
+from .anatomy import bone as anatomy_bone
+from .frames import forward
+from .hull import project
+from .losses import LossTerms, bmc_terms, limit_arrays
+from .skeleton import HandSkeleton
+from .units import Units
+
+if TYPE_CHECKING:
+    from .limits import JointLimits
+
+#: Largest total loss (paper weights) a constrained hand may keep.
+LOSS_TOLERANCE = 1e-6
+
+_PALM = [0] + [int(b) + 1 for b in ROOT_BONES]
+_FINGER_BONES = [int(b) for b in ANGLE_BONES]
+_ROOT = [int(b) for b in ROOT_BONES]
+
+
+class ConstrainReport(NamedTuple):
+    """What :func:`constrain` did, per hand."""
+
+    displacement: np.ndarray
+    """``(..., 21)`` how far each joint moved, in the skeleton's unit."""
+    loss_before: LossTerms
+    """Loss terms ``(...)`` before."""
+    loss_after: LossTerms
+    """Loss terms ``(...)`` after."""
+    palm_repaired: np.ndarray
+    """``(...)`` True for hands whose palm had to be moved towards the template's."""
+    converged: np.ndarray
+    """``(...)`` True where the total loss after is at most :data:`LOSS_TOLERANCE`."""
+
+
+def _to_limit_units(sk: HandSkeleton, limits: JointLimits) -> tuple[np.ndarray, np.ndarray]:
+    """Right-hand joints ``(M, 21, 3)`` in the limits' unit and the per-hand factor back to the skeleton's unit."""
+    right = sk.as_right()
+    joints = np.asarray(right.joints, dtype=np.float64).reshape(-1, 21, 3)
+    if limits.units == Units.ref:
+        scale = np.asarray(right.reference_length(limits.reference_bone), dtype=np.float64).reshape(-1)
+        scale = np.where(scale > 0, scale, 1.0)
+    else:
+        from .units import scale_factor
+
+        if sk.units == Units.ref:
+            from .errors import UnitsError
+
+            raise UnitsError(
+                f"limits in {limits.units.value!r} cannot constrain a 'ref' skeleton; denormalize it first."
+            )
+        scale = np.full(len(joints), scale_factor(limits.units, sk.units))
+    return joints / scale[:, None, None], scale
+
+
+def _project_palm_lengths(joints: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Wrist + root joints ``(M, 6, 3)`` with every root bone's length clipped into its interval."""
+    wrist = joints[:, :1]
+    roots = joints[:, _PALM[1:]]
+    vec = roots - wrist
+    length = np.linalg.norm(vec, axis=-1)
+    clipped = np.clip(length, bounds[_ROOT, 0], bounds[_ROOT, 1])
+    scale = np.divide(clipped, length, out=np.ones_like(length), where=length > 0)
+    return np.concatenate([wrist, wrist + vec * scale[..., None]], axis=1)
+
+
+def _palm_violation(palm: np.ndarray, arrays) -> np.ndarray:
+    """Largest interval violation ``(M,)`` of palms ``(M, 6, 3)``: curvature, angular distance, root-bone lengths."""
+    from .losses import interval_loss
+    from .palm import palm_soa
+    from .vec import to_soa
+
+    rb = palm[:, 1:] - palm[:, :1]
+    p = palm_soa(to_soa(rb))  # rows (4, M)
+    worst = [
+        interval_loss(p.curvature.T, arrays.curvature),
+        interval_loss(p.angles.T, arrays.palm_angles),
+        interval_loss(np.linalg.norm(rb, axis=-1), arrays.bones[_ROOT]),
+    ]
+    return np.max(np.concatenate(worst, axis=-1), axis=-1)
+
+
+def _with_reference_length(palm: np.ndarray, ref_index: int, length: np.ndarray) -> np.ndarray:
+    """Palms with the reference root joint moved along its bone so the reference bone has ``length``."""
+    out = palm.copy()
+    vec = palm[:, ref_index] - palm[:, 0]
+    norm = np.linalg.norm(vec, axis=-1, keepdims=True)
+    out[:, ref_index] = palm[:, 0] + np.divide(vec, norm, out=np.zeros_like(vec), where=norm > 0) * length[:, None]
+    return out
+
+
+def _aligned_template_palm(palm: np.ndarray, limits: JointLimits) -> np.ndarray:
+    """The template's palm ``(M, 6, 3)`` scaled to each hand's reference bone and rigidly aligned (Kabsch) to it."""
+    from .template import flat_hand
+
+    template = np.asarray(flat_hand(units="ref").joints)[_PALM]
+    ref_index = _PALM.index(int(anatomy_bone(limits.reference_bone)) + 1)
+    ref_len = np.linalg.norm(palm[:, ref_index] - palm[:, 0], axis=-1)
+    tmpl = template[None] * ref_len[:, None, None] / np.linalg.norm(template[ref_index] - template[0])
+    tc, pc = tmpl - tmpl.mean(1, keepdims=True), palm - palm.mean(1, keepdims=True)
+    u, _, vt = np.linalg.svd(np.swapaxes(tc, 1, 2) @ pc)
+    d = np.sign(np.linalg.det(u @ vt))
+    fix = np.ones((len(palm), 3))
+    fix[:, 2] = d
+    rot = (u * fix[:, None, :]) @ vt  # rotation taking template offsets onto palm offsets (row vectors)
+    return tc @ rot + palm.mean(1, keepdims=True)
+
+
+def _repair_palm(palm: np.ndarray, limits: JointLimits, arrays, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Move infeasible palms the shortest way along the line towards the aligned template palm until feasible
+    (bisection, ``steps`` halvings), keeping the reference bone's length (so lengths in ``ref`` units stay
+    valid). Returns the palms and a mask of those that are feasible at the end."""
+    ref_index = _PALM.index(int(anatomy_bone(limits.reference_bone)) + 1)
+    ref_length = np.linalg.norm(palm[:, ref_index] - palm[:, 0], axis=-1)
+    target = _aligned_template_palm(palm, limits)
+
+    def at(alpha: np.ndarray) -> np.ndarray:
+        return _with_reference_length(palm + (target - palm) * alpha[:, None, None], ref_index, ref_length)
+
+    feasible_target = _palm_violation(at(np.ones(len(palm))), arrays) <= 0
+    lo, hi = np.zeros(len(palm)), np.ones(len(palm))
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        ok = _palm_violation(at(mid), arrays) <= 0
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    repaired = np.where(feasible_target[:, None, None], at(hi), palm)
+    return repaired, feasible_target
+
+
+def constrain(
+    skeleton: HandSkeleton,
+    limits: JointLimits,
+    *,
+    palm_steps: int = 24,
+) -> tuple[HandSkeleton, ConstrainReport]:
+    """The nearest plausible skeleton under ``limits`` and a report of what moved (see the module docs).
+
+    Batched over any leading shape; returns a numpy ``HandSkeleton`` in the input's unit and side.
+    """
+    sk = skeleton.numpy()
+    batch = sk.batch_shape
+    joints, scale = _to_limit_units(sk, limits)
+    arrays = limit_arrays(limits)
+    before = bmc_terms(joints, arrays)
+    m = HandSkeleton.unchecked(joints, units=limits.units).measure(frames=False)
+    angles = project(np.asarray(m.joint_angles), arrays.polygons)
+    lengths = np.asarray(m.bone_lengths)[:, _FINGER_BONES]
+    lengths = np.clip(lengths, arrays.bones[_FINGER_BONES, 0], arrays.bones[_FINGER_BONES, 1])
+    palm = _project_palm_lengths(joints, arrays.bones)
+    out = forward(palm, angles, lengths)
+    needs = _palm_violation(palm, arrays) > 0
+    if np.any(needs):
+        palm[needs], _ = _repair_palm(palm[needs], limits, arrays, palm_steps)
+        out[needs] = forward(palm[needs], angles[needs], lengths[needs])
+    after = bmc_terms(out, arrays)
+    result = out * scale[:, None, None]
+    if sk.side == Side.left:
+        result[..., 0] *= -1
+    result = result.reshape(*batch, 21, 3)
+    moved = np.linalg.norm(result - np.asarray(sk.joints), axis=-1)
+
+    def shaped(terms: LossTerms) -> LossTerms:
+        return LossTerms(*(np.asarray(t).reshape(batch) for t in terms))
+
+    report = ConstrainReport(
+        displacement=moved,
+        loss_before=shaped(before),
+        loss_after=shaped(after),
+        palm_repaired=needs.reshape(batch),
+        converged=(np.asarray(after.total) <= LOSS_TOLERANCE).reshape(batch),
+    )
+    return HandSkeleton.unchecked(result, units=sk.units, side=sk.side), report
+
+
+__all__ = ["constrain", "ConstrainReport", "LOSS_TOLERANCE"]
