@@ -53,7 +53,9 @@ def main() -> None:
             print(f"BMCLoss torch float32 forward+backward  B={b:>5}: {median_ms(step, args.repeats):8.2f} ms")
     for b in (256, 4096):
         j = poses(b, rng)
-        print(f"JointLimits.loss numpy float64 forward B={b:>5}: {median_ms(lambda j=j: limits.loss(j), args.repeats):8.2f} ms")
+        print(
+            f"JointLimits.loss numpy float64 forward B={b:>5}: {median_ms(lambda j=j: limits.loss(j), args.repeats):8.2f} ms"
+        )
     for n, distort in ((10_000, False), (10_000, True)):
         angles = np.stack([rng.uniform(-1.5, 2.5, (n, 15)), rng.uniform(-1.0, 1.0, (n, 15))], axis=-1)
         joints = np.asarray(handkin.posed_hand(angles).joints).copy()

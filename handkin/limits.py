@@ -35,7 +35,7 @@ from . import anatomy
 from .anatomy import AngleJoint, Bone, Finger, Side
 from .backend import to_numpy
 from .errors import HandkinError, LimitsError, ShapeError, UnitsError
-from .hull import box_polygon, fit_polygon, validate_polygon
+from .hull import box_polygon, fit_polygon, polygon_area, validate_polygon
 from .skeleton import HandSkeleton
 from .units import DEFAULT_REFERENCE_BONE, Units, scale_factor
 from .units import units as parse_units
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 #: Version of the JSON layout written by :meth:`JointLimits.save`.
 SCHEMA_VERSION = 1
+
+#: Half-width (radians) of the box fitted around a joint whose data span no area (e.g. a single pose).
+MIN_POLYGON_HALF_WIDTH = 1e-3
 
 #: The four neighbouring root-bone pairs of the palm, in the order of Eq. 1–3.
 PALM_PAIRS: tuple[str, ...] = ("thumb_index", "index_middle", "middle_ring", "ring_little")
@@ -285,7 +288,8 @@ class JointLimits(HandkinModel):
         ``margin`` × their width on both sides; angle polygons are fitted per joint by convex hull →
         Ramer–Douglas–Peucker → greedy removal to ``hull_points`` vertices (supplementary §1), from the
         points within the percentiles of both angles when ``percentiles`` is given, then grown outwards by
-        ``angle_margin`` radians. ``units`` defaults to the skeletons' (``"ref"`` normalises them first).
+        ``angle_margin`` radians. A joint whose points span no area (one pose, or collinear angles) gets a
+        box around them ± max(``angle_margin``, :data:`MIN_POLYGON_HALF_WIDTH`). ``units`` defaults to the skeletons' (``"ref"`` normalises them first).
         With ``base`` the result is merged into it (:meth:`merge`, rule ``merge``).
         """
         sk = _as_one_skeleton(skeletons)
@@ -313,7 +317,11 @@ class JointLimits(HandkinModel):
                 lo, hi = _robust_range(pts, percentiles)
                 pts = pts[np.all((pts >= lo) & (pts <= hi), axis=1)]
             poly = fit_polygon(pts, hull_points, rdp_epsilon=rdp_epsilon)
-            if angle_margin > 0:
+            if polygon_area(poly) <= 1e-12:  # the data span no area (e.g. one pose): a small box around them
+                pad = max(angle_margin, MIN_POLYGON_HALF_WIDTH)
+                lo, hi = pts.min(axis=0) - pad, pts.max(axis=0) + pad
+                poly = box_polygon(lo[0], hi[0], lo[1], hi[1], hull_points)
+            elif angle_margin > 0:
                 poly = _grow(poly, angle_margin)
             polygons[a.name] = AnglePolygon(points=poly)
         bone_lengths = intervals(lengths, [b.name for b in Bone], lower=0.0)

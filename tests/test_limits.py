@@ -320,3 +320,11 @@ def test_derived_arrays_follow_copies():
     assert b.bone_bounds[Bone.index_pip].tolist() == pytest.approx([40.0, 50.0])
     c = a.with_joint("index_pip", flexion=(0, 1), abduction=(-0.1, 0.1))
     assert c.polygon_array[AngleJoint.index_pip].max() == pytest.approx(1.0)
+
+
+def test_fit_on_a_single_pose_gives_small_boxes():
+    limits = JointLimits.fit(handkin.posed_hand({"index_pip": (30, 0)}, degrees=True))
+    poly = limits.joint_angles["index_pip"].array
+    np.testing.assert_allclose(poly.min(0), [math.radians(30) - 1e-3, -1e-3], atol=1e-9)
+    np.testing.assert_allclose(poly.max(0), [math.radians(30) + 1e-3, 1e-3], atol=1e-9)
+    assert limits.check(handkin.posed_hand({"index_pip": (30, 0)}, degrees=True)).ok
