@@ -37,7 +37,46 @@ def namespace(*arrays: Array):
     devices = {str(array_api_compat.device(a)) for a in arrays}
     if len(devices) > 1:
         raise BackendError(f"arrays on different devices were mixed ({', '.join(sorted(devices))}).")
-    return xp
+    return _torch_shim(xp) if xp.__name__.endswith(".torch") else xp
+
+
+class _TorchNamespace:
+    """array-api-compat's torch namespace, with direct torch calls for the few functions whose compat wrappers
+    run dtype promotion in Python: that costs time in eager mode and breaks ``torch.compile``'s graph."""
+
+    def __init__(self, compat: Any) -> None:
+        import torch
+
+        self._compat, self._torch = compat, torch
+        self.__name__ = compat.__name__
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compat, name)
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        return self._torch.clamp(a, min=b) if isinstance(b, (int, float)) else self._torch.maximum(a, b)
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        return self._torch.clamp(a, max=b) if isinstance(b, (int, float)) else self._torch.minimum(a, b)
+
+    def where(self, condition: Any, a: Any, b: Any) -> Any:
+        return self._torch.where(condition, a, b)
+
+    def concat(self, arrays: Any, axis: int = 0) -> Any:
+        return self._torch.cat(list(arrays), dim=axis)
+
+    def stack(self, arrays: Any, axis: int = 0) -> Any:
+        return self._torch.stack(list(arrays), dim=axis)
+
+
+_SHIMS: dict[int, _TorchNamespace] = {}
+
+
+def _torch_shim(compat: Any) -> _TorchNamespace:
+    shim = _SHIMS.get(id(compat))
+    if shim is None:
+        shim = _SHIMS[id(compat)] = _TorchNamespace(compat)
+    return shim
 
 
 def is_torch(x: Array) -> bool:
