@@ -33,6 +33,9 @@ def poses(n: int, rng) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument(
+        "--compile", action="store_true", help="also time torch.compile(BMCLoss) at B=256 (slow to compile)"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     limits = JointLimits.default()
@@ -51,6 +54,17 @@ def main() -> None:
                 module(x).backward()
 
             print(f"BMCLoss torch float32 forward+backward  B={b:>5}: {median_ms(step, args.repeats):8.2f} ms")
+        if args.compile:
+            compiled = torch.compile(module, dynamic=False)
+            x = torch.tensor(poses(256, rng), dtype=torch.float32, requires_grad=True)
+            t0 = time.perf_counter()
+            compiled(x).backward()
+            print(f"torch.compile(BMCLoss): compiled in {time.perf_counter() - t0:.0f} s")
+
+            def compiled_step(x=x):
+                compiled(x).backward()
+
+            print(f"compiled BMCLoss forward+backward       B=  256: {median_ms(compiled_step, args.repeats):8.2f} ms")
     for b in (256, 4096):
         j = poses(b, rng)
         print(

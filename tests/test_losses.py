@@ -288,3 +288,16 @@ def test_constrain_batches_any_shape():
     shaped = HandSkeleton(joints=np.asarray(hands.joints).reshape(3, 4, 21, 3), units="mm")
     fixed, report = constrain(shaped, JointLimits.default())
     assert fixed.batch_shape == (3, 4) and report.converged.shape == (3, 4) and report.converged.all()
+
+
+@needs_torch
+def test_bmc_loss_traces_as_one_graph_for_torch_compile(tight):
+    """torch.compile can capture the whole loss: no graph breaks (array-api-compat's promotion helpers used to
+    break it; handkin's torch namespace calls torch directly there)."""
+    import torch._dynamo as dynamo
+
+    x = torch.tensor(
+        np.asarray(HandSkeleton(joints=random_hands(9, (4,)), units="mm").normalized().joints), dtype=torch.float32
+    )
+    explanation = dynamo.explain(BMCLoss(tight))(x)
+    assert explanation.graph_break_count == 0 and explanation.graph_count == 1
