@@ -9,20 +9,10 @@ import argparse
 import time
 
 import numpy as np
+from timing import median_ms
 
 import handkin
 from handkin import BMCLoss, HandSkeleton, JointLimits, constrain
-
-
-def median_ms(fn, repeats: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3
 
 
 def poses(n: int, rng) -> np.ndarray:

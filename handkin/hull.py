@@ -508,6 +508,14 @@ def contains(points: Array, polygons: Array, tol: float = CONTAINS_TOL) -> Array
     return inside[..., 0] if single else inside
 
 
+def _edge_parameter(xp: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
+    """``t = clip(w·e / |e|², 0, 1)``: where on each edge the point nearest to the query lies (supplementary Eq. 5);
+    0 on zero-length (padding) edges."""
+    ee = ex * ex + ey * ey
+    t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
+    return xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
+
+
 def distance(points: Array, polygons: Array) -> Array:
     """Euclidean distance (radians) in the angle plane from each point to its joint's polygon; 0 inside or on it.
 
@@ -519,9 +527,7 @@ def distance(points: Array, polygons: Array) -> Array:
     if _large_numpy(points):
         return _in_chunks(distance, points, polygons, single)
     wx, wy, ex, ey = _parts(xp, points, polygons)
-    ee = ex * ex + ey * ey
-    t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
-    t = xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
+    t = _edge_parameter(xp, wx, wy, ex, ey)
     dx, dy = wx - t * ex, wy - t * ey
     sq = xp.min(dx * dx + dy * dy, axis=-1)
     # sqrt with a finite (zero) gradient at 0, as backend.safe_norm.
@@ -538,9 +544,7 @@ def project(points: Array, polygons: Array) -> Array:
     if _large_numpy(pts):
         return _in_chunks(project, pts, polys, single)
     wx, wy, ex, ey = _parts(xp, pts, polys)
-    ee = ex * ex + ey * ey
-    t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
-    t = xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
+    t = _edge_parameter(xp, wx, wy, ex, ey)
     dx, dy = wx - t * ex, wy - t * ey
     nearest = xp.argmin(dx * dx + dy * dy, axis=-1)[..., None]  # (..., J, 1)
     px = xp.take_along_axis(pts[..., 0:1] - dx, nearest, axis=-1)
@@ -561,9 +565,7 @@ def bmc_distance(points: Array, polygons: Array) -> Array:
     if _large_numpy(points):
         return _in_chunks(bmc_distance, points, polygons, single)
     wx, wy, ex, ey = _parts(xp, points, polygons)
-    ee = ex * ex + ey * ey
-    t = (wx * ex + wy * ey) / xp.where(ee > 0, ee, xp.ones_like(ee))
-    t = xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
+    t = _edge_parameter(xp, wx, wy, ex, ey)
     px, py = points[..., 0:1] - wx + t * ex, points[..., 1:2] - wy + t * ey  # nearest edge points (..., J, N)
     fx, fy = points[..., 0:1], points[..., 1:2]
     d = (
