@@ -155,7 +155,7 @@ def constrain(
     skeleton: HandSkeleton,
     limits: JointLimits,
     *,
-    palm_steps: int = 24,
+    palm_steps: int = 16,
 ) -> tuple[HandSkeleton, ConstrainReport]:
     """The nearest plausible skeleton under ``limits`` and a report of what moved (see the module docs).
 
