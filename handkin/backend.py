@@ -212,39 +212,6 @@ def safe_divide(num: Array, den: Array) -> Array:
     return num / xp.where(nonzero, den, xp.ones_like(den))
 
 
-def cross(a: Array, b: Array) -> Array:
-    """Cross product over the last axis (length 3), broadcasting the leading axes."""
-    xp = namespace(a, b)
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    return xp.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
-
-
-def dot(a: Array, b: Array) -> Array:
-    """Dot product over the last axis, broadcasting the leading axes."""
-    return namespace(a, b).vecdot(a, b, axis=-1)
-
-
-def safe_normalize(v: Array, fallback: Array, min_norm: Array | float | None = None) -> Array:
-    """``v / |v|`` over the last axis, or ``fallback`` (a unit vector, broadcastable) where ``|v| <= min_norm``.
-
-    ``min_norm`` defaults to 0 (exactly zero vectors only) and may be an array (a relative
-    threshold). Values and gradients are finite everywhere: the division never sees a zero.
-    """
-    xp = namespace(v)
-    norm = safe_norm(v, keepdims=True)
-    ok = norm > (0 if min_norm is None else min_norm)
-    unit = v / xp.where(ok, norm, xp.ones_like(norm))
-    return xp.where(ok, unit, fallback)
-
-
-def safe_atan2(y: Array, x: Array) -> Array:
-    """``atan2(y, x)`` that is 0 with a zero gradient at ``x = y = 0`` (plain atan2 has a NaN gradient there)."""
-    xp = namespace(y, x)
-    degenerate = (x == 0) & (y == 0)
-    return xp.atan2(xp.where(degenerate, xp.zeros_like(y), y), xp.where(degenerate, xp.ones_like(x), x))
-
-
 __all__ = [
     "Array",
     "namespace",
@@ -258,9 +225,5 @@ __all__ = [
     "safe_norm",
     "promote_half",
     "take",
-    "cross",
-    "dot",
-    "safe_normalize",
-    "safe_atan2",
     "safe_divide",
 ]
