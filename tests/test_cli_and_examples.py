@@ -92,3 +92,14 @@ def test_limits_workflow_example(tmp_path):
     tail = out.split("ring finger flexed 60° at the PIP:")[1]
     assert "joint_angle     ring_pip" in tail and "bone_length" not in tail  # only the stiff joint is violated
     assert (tmp_path / "limits.json").exists()
+
+
+def test_losses_and_constrain_example():
+    out = run_example("losses_and_constrain.py")
+    assert "plausible after constrain: [ True  True  True]" in out
+    total = out.split("total")[1].split("\n")[0]
+    assert total.strip().startswith("[0. ")  # the plausible hand has zero loss, the others do not
+    root_bone = out.split("root_bone")[1].split("\n")[0]
+    assert root_bone.strip().startswith("[0. ") and not root_bone.strip().endswith(" 0.]")  # the reversed palm
+    start, end = (float(v) for v in out.split("BMCLoss gradient descent: ")[1].split(" -> "))
+    assert end < start / 100
