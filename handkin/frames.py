@@ -43,6 +43,7 @@ from .vec import (
     batch_first,
     batched,
     combine,
+    const,
     cross,
     dot,
     length_from_squared,
@@ -63,11 +64,11 @@ class Frame(NamedTuple):
 def first_level_frames(root_bones: V, palm: Palm) -> Frame:
     """Frames of the five first-level finger bones from the root bones (rows (5, M)) and their palm (Eq. 4)."""
     xp = namespace(root_bones.x)
-    overall = normalize(V(*(xp.sum(c, axis=0, keepdims=True) for c in root_bones)), Z_HAT)
+    overall = normalize(V(xp.sum(root_bones.a, axis=1, keepdims=True)), Z_HAT)
     z = normalize(root_bones, overall)  # a zero-length root bone borrows the palm's overall direction
     n = palm.normals  # x = −n_1, −n_2, −(n_2 + n_3), −(n_3 + n_4), −n_4 (normalised below)
-    x_raw = -V(*(xp.concat([c[0:2], c[1:3] + c[2:4], c[3:4]], axis=0) for c in n))
-    x_perp = x_raw - z * dot(x_raw, z)
+    x_raw = -V(xp.concat([n.a[:, 0:2], n.a[:, 1:3] + n.a[:, 2:4], n.a[:, 3:4]], axis=1))
+    x_perp = x_raw - z.scale(dot(x_raw, z))
     x = normalize(x_perp, perpendicular(z), degenerate_tolerance_sq(xp, z.x) * dot(x_raw, x_raw))
     return Frame(x, cross(z, x), z)
 
@@ -87,9 +88,9 @@ def rotate(frame: Frame, d: V, direction: V | None = None) -> Frame:
     one_plus = 1 + d.z
     ahead = mask(xp, one_plus > eps, one_plus)
     k = ahead / xp.maximum(one_plus, eps)
-    w = (direction - z * d.z) * k + z
-    new_x = x - w * d.x - x * (2 - 2 * ahead)
-    return Frame(new_x, y - w * d.y, direction)
+    w = (direction - z.scale(d.z)).scale(k) + z
+    new_x = x - w.scale(d.x) - x.scale(2 - 2 * ahead)
+    return Frame(new_x, y - w.scale(d.y), direction)
 
 
 def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V, V]:
@@ -107,7 +108,7 @@ def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V, V]:
     ok = mask(xp, r_sq > floor, r_sq)
     inv = ok / xp.sqrt(xp.maximum(r_sq, floor))
     zero = 1 - ok  # a zero-length bone points along the frame's z
-    return flexion, abduction, V(lx * inv, ly * inv, lz * inv + zero), bone * inv + z * zero
+    return flexion, abduction, V.stack(lx * inv, ly * inv, lz * inv + zero), bone.scale(inv) + z.scale(zero)
 
 
 def _rows_first(xp, a: Array) -> Array:
@@ -119,13 +120,13 @@ def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array
     """The structure-of-arrays core of :func:`measure` on a flat batch ``(M, 21, 3)``."""
     xp = namespace(joints)
     j = to_soa(joints)
+    mirror_x = const(xp, (-1.0, 1.0, 1.0), j)
     if mirror:
-        j = V(-j.x, j.y, j.z)
+        j = V(j.a * mirror_x.a)
     m = joints.shape[0]
-    fingers = V(*(xp.reshape(c[1:], (5, 4, m)) for c in j))  # joints by finger and level, base first
-    wrist = j.rows(slice(0, 1))
-    bones = [V(*(f[:, 0] - w for f, w in zip(fingers, wrist, strict=True)))]  # level 0: the root bones
-    bones += [V(*(f[:, level] - f[:, level - 1] for f in fingers)) for level in (1, 2, 3)]
+    fingers = xp.reshape(j.a[:, 1:], (3, 5, 4, m))  # joints by finger and level, base first
+    bones = [V(fingers[:, :, 0] - j.a[:, 0:1])]  # level 0: the root bones
+    bones += [V(fingers[:, :, level] - fingers[:, :, level - 1]) for level in (1, 2, 3)]
     length_sq = [dot(b, b) for b in bones]
     lengths = Stacked([length_from_squared(xp, sq) for sq in length_sq])  # (finger, level, M) = Bone order
     palm = palm_soa(bones[0], length_sq[0])
@@ -142,9 +143,9 @@ def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array
     out.append(Stacked([a for level in angles for a in level]))  # (finger, level·2, M)
     if with_frames:
         if mirror:  # back into the left hand's coordinates
-            frames = [Frame(*(V(-a.x, a.y, a.z) for a in f)) for f in frames]
+            frames = [Frame(*(V(a.a * mirror_x.a) for a in f)) for f in frames]
         # matrix element (row = component, column = axis): (finger, level·component·axis, M)
-        out.append(Stacked([axis[c] for f in frames for c in range(3) for axis in f]))
+        out.append(Stacked([axis.a[c] for f in frames for c in range(3) for axis in f]))
     return tuple(out)
 
 
@@ -191,16 +192,14 @@ def _forward_flat(palm: Array, angles: Array, lengths: Array) -> tuple[Array]:
     for level in range(3):
         flexion, abduction = ang[:, level, 0], ang[:, level, 1]
         ca = xp.cos(abduction)
-        d = V(xp.sin(flexion) * ca, xp.sin(abduction), xp.cos(flexion) * ca)
-        position = position + combine(d.x, frame.x, d.y, frame.y, d.z, frame.z) * length[:, level]
+        d = V.stack(xp.sin(flexion) * ca, xp.sin(abduction), xp.cos(flexion) * ca)
+        position = position + combine(d.x, frame.x, d.y, frame.y, d.z, frame.z).scale(length[:, level])
         chain.append(position)
         if level < 2:
             frame = rotate(frame, d)
-    comps = [
-        xp.concat([w, xp.reshape(xp.stack(list(cs), axis=1), (20, m))], axis=0)
-        for w, cs in zip(wrist, zip(*chain, strict=True), strict=True)
-    ]
-    return (xp.stack(comps, axis=1),)  # (21 joints, 3, M)
+    fingers = xp.reshape(xp.stack([c.a for c in chain], axis=2), (3, 20, m))
+    joints = xp.concat([wrist.a, fingers], axis=1)  # (3, 21 joints, M)
+    return (xp.permute_dims(joints, (1, 0, 2)),)  # (21 joints, 3, M)
 
 
 @promote_half

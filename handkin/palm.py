@@ -25,8 +25,8 @@ from typing import NamedTuple
 from .backend import Array, namespace, promote_half
 from .vec import V, atan2, batch_first, batched, cross, dot, length_from_squared, normalize, to_soa
 
-X_HAT = V(1.0, 0.0, 0.0)
-Z_HAT = V(0.0, 0.0, 1.0)
+X_HAT = (1.0, 0.0, 0.0)
+Z_HAT = (0.0, 0.0, 1.0)
 
 
 def degenerate_tolerance_sq(xp, like: Array) -> float:
@@ -37,7 +37,7 @@ def degenerate_tolerance_sq(xp, like: Array) -> float:
 def perpendicular(v: V) -> V:
     """Unit vectors perpendicular to ``v``: norm(v × ẑ), or x̂ where v is along z or zero."""
     xp = namespace(v.x)
-    return normalize(V(v.y, -v.x, 0.0 * v.x), X_HAT, degenerate_tolerance_sq(xp, v.x) * dot(v, v))
+    return normalize(V.stack(v.y, -v.x, 0.0 * v.x), X_HAT, degenerate_tolerance_sq(xp, v.x) * dot(v, v))
 
 
 class Palm(NamedTuple):
@@ -61,12 +61,12 @@ def palm_soa(r: V, length_sq: Array | None = None) -> Palm:
     a, b = r.rows(slice(0, 4)), r.rows(slice(1, 5))
     c = cross(b, a)  # b_{i+1} × b_i
     pair_sq = sq[:-1] * sq[1:]
-    total = V(*(xp.sum(comp, axis=0, keepdims=True) for comp in c))
+    total = V(xp.sum(c.a, axis=1, keepdims=True))
     palm_normal = normalize(total, perpendicular(r.rows(slice(2, 3))), tol_sq * xp.sum(pair_sq, axis=0, keepdims=True))
     n = normalize(c, palm_normal, tol_sq * pair_sq)
     # edge normals e_1 = n_1, e_i = norm(n_i + n_{i-1}), e_5 = n_4
     inner = normalize(n.rows(slice(1, 4)) + n.rows(slice(0, 3)), palm_normal, 1e-12)
-    e = V(*(xp.concat([nc[:1], ic, nc[3:]], axis=0) for nc, ic in zip(n, inner, strict=True)))
+    e = V(xp.concat([n.a[:, :1], inner.a, n.a[:, 3:]], axis=1))
     db = b - a
     curvature = dot(e.rows(slice(1, 5)) - e.rows(slice(0, 4)), db) / xp.maximum(
         dot(db, db), float(xp.finfo(sq.dtype).smallest_normal)
@@ -101,7 +101,7 @@ def root_bone_normals(root_bones: Array) -> Array:
     xp = namespace(root_bones)
     batch = tuple(root_bones.shape[:-2])
     n = palm_soa(to_soa(xp.reshape(root_bones, (-1, 5, 3)))).normals
-    return xp.reshape(xp.permute_dims(xp.stack(n, axis=-1), (1, 0, 2)), (*batch, 4, 3))
+    return xp.reshape(xp.permute_dims(n.a, (2, 1, 0)), (*batch, 4, 3))
 
 
 __all__ = ["Palm", "palm_soa", "palm_curvature", "palm_angles", "root_bone_normals", "perpendicular", "X_HAT", "Z_HAT"]

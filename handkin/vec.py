@@ -23,42 +23,75 @@ from .backend import Array, is_torch, namespace
 CHUNK = 8192
 
 
-class V(NamedTuple):
-    """A batch of 3-vectors as separate component arrays."""
+class V:
+    """A batch of 3-vectors stored as one array ``a`` of shape ``(3, ...)``: x, y, z along the first axis.
 
-    x: Array
-    y: Array
-    z: Array
+    Arithmetic works on the whole array at once (one operation for all three components), and every
+    component ``a[i]`` is a contiguous slab when the batch is last.
+    """
 
-    def __add__(self, other: V) -> V:  # type: ignore[override]
-        return V(self.x + other.x, self.y + other.y, self.z + other.z)
+    __slots__ = ("a",)
+
+    def __init__(self, a: Array) -> None:
+        self.a = a
+
+    @classmethod
+    def stack(cls, x: Array, y: Array, z: Array) -> V:
+        """From three component arrays of equal shape."""
+        return cls(namespace(x, y, z).stack([x, y, z], axis=0))
+
+    @property
+    def x(self) -> Array:
+        return self.a[0]
+
+    @property
+    def y(self) -> Array:
+        return self.a[1]
+
+    @property
+    def z(self) -> Array:
+        return self.a[2]
+
+    def __iter__(self):
+        return iter((self.a[0], self.a[1], self.a[2]))
+
+    def __add__(self, other: V) -> V:
+        return V(self.a + other.a)
 
     def __sub__(self, other: V) -> V:
-        return V(self.x - other.x, self.y - other.y, self.z - other.z)
+        return V(self.a - other.a)
 
     def __neg__(self) -> V:
-        return V(-self.x, -self.y, -self.z)
+        return V(-self.a)
 
-    def __mul__(self, s: Any) -> V:  # type: ignore[override]
-        """Scale by a scalar array broadcastable to the components."""
-        return V(self.x * s, self.y * s, self.z * s)
+    def scale(self, s: Any) -> V:
+        """Scaled by a scalar or a scalar array broadcastable to the components (a method, not ``*``:
+        ``torch.compile`` cannot trace ``vector * tensor`` on a user-defined class)."""
+        return V(self.a * (s[None] if hasattr(s, "shape") else s))
 
     def rows(self, index: Any) -> V:
-        """The same rows (first axis) of every component."""
-        return V(self.x[index], self.y[index], self.z[index])
+        """The same rows (first axis after the components) of every component."""
+        return V(self.a[:, index])
+
+
+def const(xp, values: tuple[float, float, float], like: V) -> V:
+    """A constant vector broadcastable against ``like`` (built from ``like``'s own array, so it has its dtype and
+    device and traces cleanly under ``torch.compile``)."""
+    zero = xp.zeros_like(like.a[(slice(0, 1),) * like.a.ndim])  # (1, 1, ..., 1)
+    return V(xp.concat([zero + values[0], zero + values[1], zero + values[2]], axis=0))
 
 
 def dot(a: V, b: V) -> Array:
-    return a.x * b.x + a.y * b.y + a.z * b.z
+    return namespace(a.a).sum(a.a * b.a, axis=0)
 
 
 def cross(a: V, b: V) -> V:
-    return V(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+    return V.stack(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
 
 
 def combine(cx: Array, a: V, cy: Array, b: V, cz: Array, c: V) -> V:
     """``cx·a + cy·b + cz·c`` with scalar-array coefficients."""
-    return V(cx * a.x + cy * b.x + cz * c.x, cx * a.y + cy * b.y + cz * c.y, cx * a.z + cy * b.z + cz * c.z)
+    return V(a.a * cx[None] + b.a * cy[None] + c.a * cz[None])
 
 
 def mask(xp, condition: Array, like: Array) -> Array:
@@ -76,14 +109,16 @@ def length_from_squared(xp, sq: Array) -> Array:
     return sq / xp.sqrt(xp.maximum(sq, tiny(xp, sq)))
 
 
-def normalize(v: V, fallback: V, threshold_sq: Array | float = 0.0) -> V:
+def normalize(v: V, fallback: V | tuple[float, float, float], threshold_sq: Array | float = 0.0) -> V:
     """``v / |v|``, or ``fallback`` (unit vectors, broadcastable) where ``|v|² <= threshold_sq``."""
-    xp = namespace(v.x)
+    xp = namespace(v.a)
+    if isinstance(fallback, tuple):
+        fallback = const(xp, fallback, v)
     sq = dot(v, v)
     floor = tiny(xp, sq)
     ok = mask(xp, sq > threshold_sq + floor, sq)
-    unit = v * (ok / xp.sqrt(xp.maximum(sq, floor)))
-    return unit + fallback * (1 - ok)
+    unit = v.scale(ok / xp.sqrt(xp.maximum(sq, floor)))
+    return unit + fallback.scale(1 - ok)
 
 
 def atan2(xp, y: Array, x: Array, r: Array, x_nonnegative: bool = False) -> Array:
@@ -107,20 +142,17 @@ def atan2(xp, y: Array, x: Array, r: Array, x_nonnegative: bool = False) -> Arra
 
 
 def to_soa(array: Array) -> V:
-    """``(..., K, 3)`` → components ``(K, M)`` each, ``M`` the flattened batch (one contiguous copy)."""
+    """``(..., K, 3)`` → components ``(3, K, M)``, ``M`` the flattened batch (one contiguous copy)."""
     xp = namespace(array)
     k = array.shape[-2]
-    flat = xp.reshape(array, (-1, k * 3))
-    t = contiguous(xp.permute_dims(flat, (1, 0)))
-    t = xp.reshape(t, (k, 3, t.shape[-1]))
-    return V(t[:, 0, :], t[:, 1, :], t[:, 2, :])
+    flat = xp.reshape(array, (-1, k, 3))
+    return V(contiguous(xp.permute_dims(flat, (2, 1, 0))))
 
 
 def from_soa(v: V, batch_shape: tuple[int, ...]) -> Array:
-    """Components ``(K, M)`` → ``(*batch_shape, K, 3)`` (a view for numpy, contiguous for torch)."""
-    xp = namespace(v.x)
-    stacked = xp.stack(v, axis=-1)  # (K, M, 3)
-    return xp.reshape(xp.permute_dims(stacked, (1, 0, 2)), (*batch_shape, v.x.shape[0], 3))
+    """Components ``(3, K, M)`` → ``(*batch_shape, K, 3)``."""
+    xp = namespace(v.a)
+    return xp.reshape(xp.permute_dims(v.a, (2, 1, 0)), (*batch_shape, v.a.shape[1], 3))
 
 
 def contiguous(x: Array) -> Array:

@@ -66,9 +66,9 @@ def test_atan2_gradient_is_zero_at_origin():
 
 
 def test_normalize_fallback():
-    v = vec.V(np.array([3.0, 0.0, 1e-200]), np.array([4.0, 0.0, 0.0]), np.array([0.0, 0.0, 0.0]))
-    u = vec.normalize(v, vec.V(0.0, 0.0, 1.0))
-    np.testing.assert_allclose(np.stack(u, -1), [[0.6, 0.8, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    v = vec.V.stack(np.array([3.0, 0.0, 1e-200]), np.array([4.0, 0.0, 0.0]), np.array([0.0, 0.0, 0.0]))
+    u = vec.normalize(v, (0.0, 0.0, 1.0))
+    np.testing.assert_allclose(u.a.T, [[0.6, 0.8, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
 
 
 def test_soa_layout_round_trip():
