@@ -1,8 +1,8 @@
 """Structure-of-arrays 3-vectors: the fast layout for handkin's geometry.
 
-A :class:`V` holds the x, y and z components of a batch of vectors as three arrays of equal
-shape, typically ``(k, M)`` with the flattened batch ``M`` last, so every operation is one long
-elementwise loop (numpy) or kernel (torch) instead of many length-3 inner loops. The helpers
+A :class:`V` holds a batch of vectors as one array of shape ``(3, k, M)`` — x, y and z first, the
+flattened batch ``M`` last — so every vector operation is one long elementwise loop (numpy) or one
+kernel (torch) instead of many length-3 inner loops, and each component is a contiguous slab. The helpers
 never branch on values (no ``where``): degenerate cases blend in a fallback with a 0/1 mask,
 which keeps values and gradients finite as long as both sides are finite.
 
