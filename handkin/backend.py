@@ -187,9 +187,13 @@ def safe_norm(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
     """
     xp = namespace(x)
     sq = xp.vecdot(x, x, axis=axis)
-    if keepdims:
-        sq = xp.expand_dims(sq, axis=axis)
-    return sq / xp.sqrt(xp.maximum(sq, xp.finfo(x.dtype).smallest_normal))
+    return length_from_squared(xp.expand_dims(sq, axis=axis) if keepdims else sq)
+
+
+def length_from_squared(sq: Array) -> Array:
+    """``sqrt(sq)``, exactly 0 at 0 with a zero (not NaN) gradient there: ``sq / sqrt(max(sq, tiny))``."""
+    xp = namespace(sq)
+    return sq / xp.sqrt(xp.maximum(sq, float(xp.finfo(sq.dtype).smallest_normal)))
 
 
 @lru_cache(maxsize=256)
@@ -223,6 +227,7 @@ __all__ = [
     "to_torch",
     "all_finite",
     "safe_norm",
+    "length_from_squared",
     "promote_half",
     "take",
     "safe_divide",

@@ -25,11 +25,12 @@ import numpy as np
 
 from .anatomy import ANGLE_BONES, ROOT_BONES, Side
 from .anatomy import bone as anatomy_bone
+from .errors import UnitsError
 from .frames import forward
 from .hull import project
 from .losses import LossTerms, bmc_terms, limit_arrays
 from .skeleton import HandSkeleton
-from .units import Units
+from .units import Units, scale_factor
 
 if TYPE_CHECKING:
     from .limits import JointLimits
@@ -65,11 +66,7 @@ def _to_limit_units(sk: HandSkeleton, limits: JointLimits) -> tuple[np.ndarray, 
         scale = np.asarray(right.reference_length(limits.reference_bone), dtype=np.float64).reshape(-1)
         scale = np.where(scale > 0, scale, 1.0)
     else:
-        from .units import scale_factor
-
         if sk.units == Units.ref:
-            from .errors import UnitsError
-
             raise UnitsError(
                 f"limits in {limits.units.value!r} cannot constrain a 'ref' skeleton; denormalize it first."
             )

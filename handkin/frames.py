@@ -32,7 +32,7 @@ from pydantic import model_validator
 
 from . import anatomy
 from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
-from .backend import Array, namespace, promote_half, to_numpy
+from .backend import Array, length_from_squared, namespace, promote_half, to_numpy
 from .errors import ShapeError
 from .palm import Z_HAT, Palm, degenerate_tolerance_sq, palm_soa, perpendicular
 from .validation import HandkinModel
@@ -46,7 +46,6 @@ from .vec import (
     const,
     cross,
     dot,
-    length_from_squared,
     mask,
     normalize,
     to_soa,
@@ -100,8 +99,8 @@ def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V, V]:
     lx, ly, lz = dot(bone, x), dot(bone, y), dot(bone, z)
     h_sq = lx * lx + lz * lz
     r_sq = h_sq + ly * ly
-    h = length_from_squared(xp, h_sq)
-    r = length_from_squared(xp, r_sq)
+    h = length_from_squared(h_sq)
+    r = length_from_squared(r_sq)
     flexion = atan2(xp, lx, lz, h)
     abduction = atan2(xp, ly, h, r, x_nonnegative=True)
     floor = float(xp.finfo(r_sq.dtype).smallest_normal)
@@ -128,7 +127,7 @@ def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array
     bones = [V(fingers[:, :, 0] - j.a[:, 0:1])]  # level 0: the root bones
     bones += [V(fingers[:, :, level] - fingers[:, :, level - 1]) for level in (1, 2, 3)]
     length_sq = [dot(b, b) for b in bones]
-    lengths = Stacked([length_from_squared(xp, sq) for sq in length_sq])  # (finger, level, M) = Bone order
+    lengths = Stacked([length_from_squared(sq) for sq in length_sq])  # (finger, level, M) = Bone order
     palm = palm_soa(bones[0], length_sq[0])
     frame = first_level_frames(bones[0], palm)
     angles, frames = [], []

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
-from .backend import Array, as_float_array, is_torch, namespace, to_torch
+from .backend import Array, as_float_array, is_torch, length_from_squared, namespace, to_torch
 from .errors import HandkinError, LimitsError, NonFiniteError, ShapeError
 
 #: Default Ramer–Douglas–Peucker tolerance of :func:`fit_polygon`, as a fraction of the hull's diameter.
@@ -490,9 +490,8 @@ def _in_chunks(fn: Any, points: np.ndarray, polygons: np.ndarray, single: bool) 
     """``fn`` over a large numpy batch in cache-sized chunks (its (..., J, N) temporaries dominate otherwise)."""
     flat = points.reshape(-1, *points.shape[-2:])
     parts = [fn(flat[i : i + _CHUNK], polygons) for i in range(0, len(flat), _CHUNK)]
-    out = np.concatenate(parts, axis=0)
-    out = out.reshape(*points.shape[:-2], *out.shape[1:])
-    return out[..., 0, :] if single and out.ndim == points.ndim else (out[..., 0] if single else out)
+    out = np.concatenate(parts, axis=0).reshape(*points.shape[:-2], *parts[0].shape[1:])
+    return np.take(out, 0, axis=points.ndim - 2) if single else out  # drop the joint axis _prepare added
 
 
 def contains(points: Array, polygons: Array, tol: float = CONTAINS_TOL) -> Array:
@@ -530,8 +529,7 @@ def distance(points: Array, polygons: Array) -> Array:
     t = _edge_parameter(xp, wx, wy, ex, ey)
     dx, dy = wx - t * ex, wy - t * ey
     sq = xp.min(dx * dx + dy * dy, axis=-1)
-    # sqrt with a finite (zero) gradient at 0, as backend.safe_norm.
-    dist = sq / xp.sqrt(xp.maximum(sq, xp.full_like(sq, xp.finfo(sq.dtype).smallest_normal)))
+    dist = length_from_squared(sq)
     inside = _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
     dist = xp.where(inside, xp.zeros_like(dist), dist)
     return dist[..., 0] if single else dist

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import Array, namespace, promote_half
-from .vec import V, atan2, batch_first, batched, cross, dot, length_from_squared, normalize, to_soa
+from .backend import Array, length_from_squared, namespace, promote_half
+from .vec import V, atan2, batch_first, batched, cross, dot, normalize, to_soa
 
 X_HAT = (1.0, 0.0, 0.0)
 Z_HAT = (0.0, 0.0, 1.0)
@@ -71,7 +71,7 @@ def palm_soa(r: V, length_sq: Array | None = None) -> Palm:
     curvature = dot(e.rows(slice(1, 5)) - e.rows(slice(0, 4)), db) / xp.maximum(
         dot(db, db), float(xp.finfo(sq.dtype).smallest_normal)
     )
-    angles = atan2(xp, length_from_squared(xp, dot(c, c)), dot(a, b), length_from_squared(xp, pair_sq))
+    angles = atan2(xp, length_from_squared(dot(c, c)), dot(a, b), length_from_squared(pair_sq))
     return Palm(n, palm_normal, curvature, angles)
 
 

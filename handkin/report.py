@@ -11,13 +11,13 @@ import numpy as np
 from .anatomy import AngleJoint, Bone
 from .errors import UnitsError
 from .hull import distance
+from .limits import PALM_PAIRS
+from .losses import interval_loss
 from .skeleton import HandSkeleton
 from .units import Units, scale_factor
 
 if TYPE_CHECKING:
     from .limits import JointLimits
-
-PALM_PAIRS = ("thumb_index", "index_middle", "middle_ring", "ring_little")
 
 
 class Violation(NamedTuple):
@@ -35,11 +35,6 @@ class Violation(NamedTuple):
     """How far outside the limit, in ``unit``."""
     unit: str
     detail: str = ""
-
-
-def interval_violation(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """``I(x; a, b) = max(a − x, 0) + max(x − b, 0)`` with ``bounds (..., K, 2)`` broadcast against ``x (..., K)``."""
-    return np.maximum(bounds[..., 0] - x, 0.0) + np.maximum(x - bounds[..., 1], 0.0)
 
 
 class LimitReport:
@@ -99,9 +94,9 @@ class LimitReport:
             residual = angles[..., dip, 0] - c.ratio * angles[..., pip, 0] - c.offset
             couplings.append(np.degrees(np.maximum(np.abs(residual) - c.band, 0.0))[..., None])
         violations = {
-            "bone_lengths": interval_violation(lengths, limits.bone_bounds) * length_scale,
-            "palm_curvature": interval_violation(curvature, limits.curvature_bounds) / length_scale,
-            "palm_angles": np.degrees(interval_violation(phi, limits.palm_angle_bounds)),
+            "bone_lengths": interval_loss(lengths, limits.bone_bounds) * length_scale,
+            "palm_curvature": interval_loss(curvature, limits.curvature_bounds) / length_scale,
+            "palm_angles": np.degrees(interval_loss(phi, limits.palm_angle_bounds)),
             "joint_angles": np.degrees(np.asarray(distance(angles, limits.polygon_array))),
             "couplings": np.concatenate(couplings, axis=-1),
         }
@@ -185,4 +180,4 @@ class LimitReport:
         return f"LimitReport(hands={int(np.prod(self.batch_shape))}, violating={self.n_violating})"
 
 
-__all__ = ["LimitReport", "Violation", "interval_violation"]
+__all__ = ["LimitReport", "Violation"]

@@ -104,11 +104,6 @@ def tiny(xp, like: Array) -> float:
     return float(xp.finfo(like.dtype).smallest_normal)
 
 
-def length_from_squared(xp, sq: Array) -> Array:
-    """``sqrt(sq)``, exactly 0 at 0 with a zero gradient there (``sq / sqrt(max(sq, tiny))``)."""
-    return sq / xp.sqrt(xp.maximum(sq, tiny(xp, sq)))
-
-
 def normalize(v: V, fallback: V | tuple[float, float, float], threshold_sq: Array | float = 0.0) -> V:
     """``v / |v|``, or ``fallback`` (unit vectors, broadcastable) where ``|v|² <= threshold_sq``."""
     xp = namespace(v.a)
@@ -226,7 +221,6 @@ __all__ = [
     "mask",
     "normalize",
     "atan2",
-    "length_from_squared",
     "to_soa",
     "from_soa",
     "contiguous",

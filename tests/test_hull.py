@@ -517,3 +517,15 @@ def test_distance_in_chunks_equals_one_pass(monkeypatch):
     whole = hull.distance(points, polygons)
     monkeypatch.setattr(hull, "_CHUNK", 4)
     np.testing.assert_array_equal(hull.distance(points, polygons), whole)
+
+
+def test_single_polygon_in_chunks_equals_one_pass(monkeypatch):
+    rng = np.random.default_rng(6)
+    polygon = hull.box_polygon(-0.5, 1.0, -0.2, 0.3, 10)
+    points = rng.normal(scale=0.8, size=(3, 5, 2))
+    whole = [hull.distance(points, polygon), hull.project(points, polygon), hull.bmc_distance(points, polygon)]
+    monkeypatch.setattr(hull, "_CHUNK", 2)
+    for fn, expected in zip((hull.distance, hull.project, hull.bmc_distance), whole, strict=True):
+        got = fn(points, polygon)
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
