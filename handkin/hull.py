@@ -515,6 +515,13 @@ def _edge_parameter(xp: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
     return xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
 
 
+def _offsets_from_edges(xp: Any, points: Any, polygons: Any) -> tuple[Any, Any, Any]:
+    """Offsets (dx, dy) (..., J, N) from each edge's nearest point to the point, and the inside mask (..., J)."""
+    wx, wy, ex, ey = _parts(xp, points, polygons)
+    t = _edge_parameter(xp, wx, wy, ex, ey)
+    return wx - t * ex, wy - t * ey, _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
+
+
 def distance(points: Array, polygons: Array) -> Array:
     """Euclidean distance (radians) in the angle plane from each point to its joint's polygon; 0 inside or on it.
 
@@ -525,12 +532,8 @@ def distance(points: Array, polygons: Array) -> Array:
     xp, points, polygons, single = _prepare(points, polygons)
     if _large_numpy(points):
         return _in_chunks(distance, points, polygons, single)
-    wx, wy, ex, ey = _parts(xp, points, polygons)
-    t = _edge_parameter(xp, wx, wy, ex, ey)
-    dx, dy = wx - t * ex, wy - t * ey
-    sq = xp.min(dx * dx + dy * dy, axis=-1)
-    dist = length_from_squared(sq)
-    inside = _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
+    dx, dy, inside = _offsets_from_edges(xp, points, polygons)
+    dist = length_from_squared(xp.min(dx * dx + dy * dy, axis=-1))
     dist = xp.where(inside, xp.zeros_like(dist), dist)
     return dist[..., 0] if single else dist
 
@@ -541,14 +544,11 @@ def project(points: Array, polygons: Array) -> Array:
     xp, pts, polys, single = _prepare(points, polygons)
     if _large_numpy(pts):
         return _in_chunks(project, pts, polys, single)
-    wx, wy, ex, ey = _parts(xp, pts, polys)
-    t = _edge_parameter(xp, wx, wy, ex, ey)
-    dx, dy = wx - t * ex, wy - t * ey
+    dx, dy, inside = _offsets_from_edges(xp, pts, polys)
     nearest = xp.argmin(dx * dx + dy * dy, axis=-1)[..., None]  # (..., J, 1)
     px = xp.take_along_axis(pts[..., 0:1] - dx, nearest, axis=-1)
     py = xp.take_along_axis(pts[..., 1:2] - dy, nearest, axis=-1)
-    inside = _inside(xp, pts, polys, wx, wy, ex, ey, 0.0)[..., None]
-    out = xp.where(inside, pts, xp.concat([px, py], axis=-1))
+    out = xp.where(inside[..., None], pts, xp.concat([px, py], axis=-1))
     return out[..., 0, :] if single else out
 
 
