@@ -11,6 +11,7 @@ Estimation via Biomechanical Constraints" (ECCV 2020). One code path serves nump
 
 from __future__ import annotations
 
+from . import camera, metrics
 from .anatomy import (
     ANGLE_BONES,
     FINGER_JOINTS,
@@ -25,6 +26,7 @@ from .anatomy import (
 from .constrain import ConstrainReport, constrain
 from .errors import (
     BackendError,
+    CameraError,
     HandkinError,
     LimitsError,
     NonFiniteError,
@@ -37,6 +39,7 @@ from .errors import (
 from .frames import AnglePair, BoneFrame, JointAngles
 from .limits import AnglePolygon, Coupling, Interval, JointLimits, Provenance
 from .losses import BMCLoss, LossTerms
+from .metrics import Evaluation, evaluate
 from .orders import JointOrder, available_orders, convert, get_order, register_order
 from .report import LimitReport, Violation
 from .skeleton import HandSkeleton, Measurements, TwoHands
@@ -62,6 +65,10 @@ __all__ = [
     "LossTerms",
     "constrain",
     "ConstrainReport",
+    "camera",
+    "metrics",
+    "evaluate",
+    "Evaluation",
     "Violation",
     "Joint",
     "Bone",
@@ -88,6 +95,7 @@ __all__ = [
     "SideError",
     "UnknownNameError",
     "BackendError",
+    "CameraError",
     "LimitsError",
     "__version__",
 ]

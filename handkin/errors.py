@@ -39,6 +39,10 @@ class LimitsError(HandkinError):
     """Joint limits are invalid (e.g. a clockwise or non-convex polygon, min > max) or a limits file is unreadable."""
 
 
+class CameraError(HandkinError):
+    """Camera intrinsics are not a valid pinhole matrix (non-finite, non-positive focal length, wrong layout)."""
+
+
 class BackendError(HandkinError):
     """Arrays from different backends (NumPy and torch) or devices were mixed, or a backend is missing."""
 
@@ -53,4 +57,5 @@ __all__ = [
     "UnknownNameError",
     "LimitsError",
     "BackendError",
+    "CameraError",
 ]

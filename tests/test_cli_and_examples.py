@@ -103,3 +103,14 @@ def test_losses_and_constrain_example():
     assert root_bone.strip().startswith("[0. ") and not root_bone.strip().endswith(" 0.]")  # the reversed palm
     start, end = (float(v) for v in out.split("BMCLoss gradient descent: ")[1].split(" -> "))
     assert end < start / 100
+
+
+def test_camera_and_metrics_example(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = run_example("camera_and_metrics.py", "--out", str(tmp_path / "camera.png"))
+    assert "recovered Z_root = 450.000 mm, valid=True" in out
+    error = float(out.split("max joint error after the round trip: ")[1].split()[0])
+    assert error < 1e-9
+    rows = {line.split()[0]: float(line.split()[1]) for line in out.splitlines() if line.startswith(("none", "procrustes"))}
+    assert rows["procrustes"] < rows["none"]  # alignment removes the depth error of the noisy Z_root
+    assert (tmp_path / "camera.png").stat().st_size > 10_000
