@@ -26,13 +26,16 @@ def main() -> None:
     parser.add_argument(
         "--compile", action="store_true", help="also time torch.compile(BMCLoss) at B=256 (slow to compile)"
     )
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads (1 is steadier for the compiled loss on a busy machine)"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     limits = JointLimits.default()
     try:
         import torch
 
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
     except ImportError:
         torch = None
     if torch is not None:

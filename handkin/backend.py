@@ -8,7 +8,7 @@ follow the input. torch is imported only when a torch tensor is actually passed 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache, wraps
+from functools import cache, lru_cache, wraps
 from typing import Any, TypeVar
 
 import array_api_compat
@@ -69,19 +69,21 @@ class _TorchNamespace:
         return self._torch.stack(list(arrays), dim=axis)
 
 
-_SHIMS: dict[int, _TorchNamespace] = {}
-
-
+@cache
 def _torch_shim(compat: Any) -> _TorchNamespace:
-    shim = _SHIMS.get(id(compat))
-    if shim is None:
-        shim = _SHIMS[id(compat)] = _TorchNamespace(compat)
-    return shim
+    # functools.cache rather than a dict: torch.compile traces through the cache without guarding on its contents,
+    # so filling it while tracing does not make the next call recompile
+    return _TorchNamespace(compat)
 
 
 def is_torch(x: Array) -> bool:
     """True if ``x`` is a torch tensor (without importing torch)."""
     return array_api_compat.is_torch_array(x)
+
+
+def detached(x: Array) -> Array:
+    """``x`` cut from autograd (torch ``detach()``, a view); numpy arrays as they are."""
+    return x.detach() if is_torch(x) else x
 
 
 def is_numpy(x: Array) -> bool:
@@ -220,6 +222,7 @@ __all__ = [
     "Array",
     "namespace",
     "is_torch",
+    "detached",
     "is_numpy",
     "backend_name",
     "as_float_array",

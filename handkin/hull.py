@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
-from .backend import Array, as_float_array, is_torch, length_from_squared, namespace, to_torch
+from .backend import Array, as_float_array, detached, is_torch, length_from_squared, namespace, to_torch
 from .errors import HandkinError, LimitsError, NonFiniteError, ShapeError
 
 #: Default Ramer–Douglas–Peucker tolerance of :func:`fit_polygon`, as a fraction of the hull's diameter.
@@ -552,28 +552,44 @@ def project(points: Array, polygons: Array) -> Array:
     return out[..., 0, :] if single else out
 
 
+def _bmc_edge_distance(xp: Any, fx: Any, fy: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
+    """``Σ_k |cos θ_k − cos p_k| + |sin θ_k − sin p_k|`` for the point θ = (fx, fy) and the point p of each edge
+    nearest to it (edge vector (ex, ey), θ minus edge start (wx, wy))."""
+    t = _edge_parameter(xp, wx, wy, ex, ey)
+    px, py = fx - wx + t * ex, fy - wy + t * ey
+    return (
+        xp.abs(xp.cos(fx) - xp.cos(px))
+        + xp.abs(xp.sin(fx) - xp.sin(px))
+        + xp.abs(xp.cos(fy) - xp.cos(py))
+        + xp.abs(xp.sin(fy) - xp.sin(py))
+    )
+
+
 def bmc_distance(points: Array, polygons: Array) -> Array:
     """The paper's angle-limit distance D_A (supplementary Eq. 3–7); 0 inside or on the polygon.
 
     Outside, the minimum over edges of ``Σ_k |cos θ_k − cos p_k| + |sin θ_k − sin p_k|`` with ``p`` the point of
     the edge nearest to θ (clamped projection, Eq. 5) and the sum over the two angles (flexion, abduction).
     ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J); numpy or torch, differentiable, no loops.
+
+    The nearest edge (the one with the minimum) is found without gradients, then evaluated again (the same
+    arithmetic, so the same value) for the result: the backward pass sees one edge instead of N.
     """
     xp, points, polygons, single = _prepare(points, polygons)
     if _large_numpy(points):
         return _in_chunks(bmc_distance, points, polygons, single)
-    wx, wy, ex, ey = _parts(xp, points, polygons)
-    t = _edge_parameter(xp, wx, wy, ex, ey)
-    px, py = points[..., 0:1] - wx + t * ex, points[..., 1:2] - wy + t * ey  # nearest edge points (..., J, N)
+    fixed = detached(points)
+    wx, wy, ex, ey = _parts(xp, fixed, polygons)
+    d = _bmc_edge_distance(xp, fixed[..., 0:1], fixed[..., 1:2], wx, wy, ex, ey)  # (..., J, N)
+    nearest = xp.argmin(d, axis=-1)[..., None]  # (..., J, 1)
+
+    def pick(a: Any) -> Any:  # the nearest edge's entry of a (J, N) array, (..., J, 1)
+        return xp.take_along_axis(xp.broadcast_to(a, d.shape), nearest, axis=-1)
+
     fx, fy = points[..., 0:1], points[..., 1:2]
-    d = (
-        xp.abs(xp.cos(fx) - xp.cos(px))
-        + xp.abs(xp.sin(fx) - xp.sin(px))
-        + xp.abs(xp.cos(fy) - xp.cos(py))
-        + xp.abs(xp.sin(fy) - xp.sin(py))
-    )
-    dist = xp.min(d, axis=-1)
-    inside = _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
+    dist = _bmc_edge_distance(xp, fx, fy, fx - pick(polygons[..., 0]), fy - pick(polygons[..., 1]), pick(ex), pick(ey))
+    dist = dist[..., 0]
+    inside = _inside(xp, fixed, polygons, wx, wy, ex, ey, 0.0)
     dist = xp.where(inside, xp.zeros_like(dist), dist)
     return dist[..., 0] if single else dist
 

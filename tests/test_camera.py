@@ -249,4 +249,5 @@ def test_principal_point_shift_moves_pixels_only(seed, shift):
     k[:2, 2] += shift
     a, b = camera.to_25d(joints, K0), camera.to_25d(joints, k)
     assert np.allclose(b.uv - a.uv, np.array(shift), atol=1e-8)
-    assert np.allclose(camera.solve_root_depth(b.uv, b.z_rel, k).z_root, joints[:, 0, 2] / a.scale, rtol=1e-8)
+    za = camera.solve_root_depth(a.uv, a.z_rel, K0).z_root
+    assert np.allclose(camera.solve_root_depth(b.uv, b.z_rel, k).z_root, za, rtol=1e-8)

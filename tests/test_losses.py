@@ -301,3 +301,44 @@ def test_bmc_loss_traces_as_one_graph_for_torch_compile(tight):
     )
     explanation = dynamo.explain(BMCLoss(tight))(x)
     assert explanation.graph_break_count == 0 and explanation.graph_count == 1
+
+
+@needs_torch
+def test_bmc_distance_matches_the_minimum_over_all_edges_with_its_gradient(tight):
+    """bmc_distance differentiates through the nearest edge only: the same values and gradients as the plain
+    minimum over every edge."""
+    from handkin.backend import namespace
+    from handkin.hull import _bmc_edge_distance, _inside, _parts, bmc_distance
+
+    rng = np.random.default_rng(3)
+    polygons = torch.tensor(tight.polygon_array)
+    points = torch.tensor(rng.uniform(-1.5, 2.5, (64, 15, 2)), requires_grad=True)
+    xp = namespace(points)
+    wx, wy, ex, ey = _parts(xp, points, polygons)
+    every_edge = _bmc_edge_distance(xp, points[..., 0:1], points[..., 1:2], wx, wy, ex, ey)
+    inside = _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
+    expected = torch.where(inside, 0.0, torch.amin(every_edge, dim=-1))
+    (grad_expected,) = torch.autograd.grad(expected.sum(), points)
+    got = bmc_distance(points, polygons)
+    (grad,) = torch.autograd.grad(got.sum(), points)
+    assert 0 < int(inside.sum()) < inside.numel()
+    assert torch.equal(got, expected) and torch.allclose(grad, grad_expected, rtol=0, atol=1e-12)
+
+
+@needs_torch
+def test_compiled_loss_does_not_recompile_on_its_second_call(tight):
+    """The namespace shim's cache is filled while tracing without becoming a guard of the compiled code."""
+    import torch._dynamo as dynamo
+
+    from handkin.backend import _torch_shim
+
+    x = torch.tensor(
+        np.asarray(HandSkeleton(joints=random_hands(5, (4,)), units="mm").normalized().joints), dtype=torch.float32
+    )
+    dynamo.reset()
+    _torch_shim.cache_clear()  # as in a fresh process that compiles before any eager call
+    compiled = torch.compile(BMCLoss(tight), backend="eager", dynamic=False)
+    compiled(x)
+    with dynamo.config.patch(error_on_recompile=True):
+        compiled(x)
+    dynamo.reset()
