@@ -7,16 +7,8 @@ import matplotlib
 matplotlib.use("Agg")  # off-screen: the examples run on machines without a display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from handkin import Finger  # noqa: E402
-
-#: One colour per finger, thumb first.
-FINGER_COLOURS = {
-    Finger.thumb: "#d62728",
-    Finger.index: "#ff7f0e",
-    Finger.middle: "#2ca02c",
-    Finger.ring: "#1f77b4",
-    Finger.little: "#9467bd",
-}
+# one colour per finger, thumb first: the same as in handkin.viz's 3D pictures
+from handkin.viz.colors import FINGER_COLOURS  # noqa: E402
 
 #: Where the documentation's pictures live.
 DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
@@ -29,3 +21,6 @@ def save(fig, out: Path, dpi: int = 110) -> Path:
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
     return out
+
+
+__all__ = ["DOCS_IMG", "FINGER_COLOURS", "plt", "save"]

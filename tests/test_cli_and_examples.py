@@ -111,6 +111,23 @@ def test_camera_and_metrics_example(tmp_path):
     assert "recovered Z_root = 450.000 mm, valid=True" in out
     error = float(out.split("max joint error after the round trip: ")[1].split()[0])
     assert error < 1e-9
-    rows = {line.split()[0]: float(line.split()[1]) for line in out.splitlines() if line.startswith(("none", "procrustes"))}
+    rows = {
+        line.split()[0]: float(line.split()[1]) for line in out.splitlines() if line.startswith(("none", "procrustes"))
+    }
     assert rows["procrustes"] < rows["none"]  # alignment removes the depth error of the noisy Z_root
     assert (tmp_path / "camera.png").stat().st_size > 10_000
+
+
+def test_visualize_hands_example_writes_pictures_and_a_mesh(tmp_path):
+    for package in ("pyvista", "trimesh", "matplotlib", "imageio"):
+        pytest.importorskip(package)
+    out = run_example("visualize_hands.py", "--img-dir", str(tmp_path), "--out", str(tmp_path), "--quick")
+    assert "after constrain, within the limits: True" in out
+    from PIL import Image
+
+    for name in ("viz_hand_palm.png", "viz_hand_frames.png", "viz_camera.png", "viz_overlay_constrain.png"):
+        img = Image.open(tmp_path / name).convert("L")
+        assert img.size == (320, 240) and img.getextrema()[0] < 120  # drawn, not blank
+    assert Image.open(tmp_path / "viz_angle_planes.png").size[0] > 500
+    assert Image.open(tmp_path / "viz_sequence.gif").n_frames == 6
+    assert (tmp_path / "hand.glb").stat().st_size > 1000
