@@ -2,8 +2,33 @@
 
 Spurr et al., "Weakly Supervised 3D Hand Pose Estimation via Biomechanical Constraints" (ECCV
 2020), §3.2–3.3, §4 and supplementary §8. Requires torch and torchvision
-(``pip install 'handkin[train]'``). The model, objective, data and engine arrive with their issues;
-for now this package only marks its place.
+(``pip install 'handkin[train]'``).
+
+* :mod:`~handkin_train.config` — the run configuration (YAML), paper schedule by default;
+* :mod:`~handkin_train.model` — ResNet → 2.5D pose → Z_root (quadratic + refinement MLP) → 3D joints;
+* :mod:`~handkin_train.objective` — Eq. 10: masked L1 terms + handkin's BMC loss;
+* :mod:`~handkin_train.data` — built-in synthetic hands (rendered, exact labels, any sample 2D-only);
+* :mod:`~handkin_train.engine` — training/evaluation loops, AMP, DDP, atomic checkpoints, exact resume;
+* :mod:`~handkin_train.cli` — ``handkin-train fit | evaluate | predict``.
 """
 
+from .config import ConfigError, TrainConfig
+from .engine import Trainer, TrainingDiverged, model_from_checkpoint
+from .model import CheckpointError, HandPoseNet, Prediction, RootRefiner
+from .objective import LossBreakdown, Objective
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "TrainConfig",
+    "ConfigError",
+    "HandPoseNet",
+    "RootRefiner",
+    "Prediction",
+    "CheckpointError",
+    "Objective",
+    "LossBreakdown",
+    "Trainer",
+    "TrainingDiverged",
+    "model_from_checkpoint",
+]

@@ -1,0 +1,181 @@
+"""The ``handkin-train`` command: ``fit CONFIG``, ``evaluate CHECKPOINT``, ``predict CHECKPOINT IMAGES -o OUT``.
+
+Multi-GPU: ``torchrun --nproc_per_node=4 -m handkin_train fit run.yaml`` (one process per GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from handkin.errors import HandkinError
+
+DEFAULT_REFERENCE_MM = 87.0
+"""Wrist→middle_mcp length assumed by ``predict`` to report millimetres (handkin's adult template)."""
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from .config import TrainConfig
+    from .engine import Trainer
+
+    config = TrainConfig.load(args.config)
+    if args.out is not None:
+        config = config.with_overrides(output={"dir": str(args.out)})
+    if args.epochs is not None:
+        config = config.with_overrides(optim={"epochs": args.epochs})
+    trainer = Trainer(config)
+    result = trainer.fit(resume=not args.restart, max_steps=args.max_steps)
+    if trainer.runtime.is_main:
+        print(
+            f"epoch {result.epoch}, step {result.step}, last loss {result.last_loss:.4g}, "
+            f"best validation EPE {result.best_metric:.2f} mm; checkpoint {result.checkpoint}"
+        )
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .engine import EpochSampler, build_dataset, evaluate_model, make_loader, model_from_checkpoint, setup_runtime
+
+    model, config = model_from_checkpoint(args.checkpoint)
+    runtime = setup_runtime(config.runtime.model_copy(update={"device": args.device}))
+    model = model.to(runtime.device)
+    val = config.data.val
+    if args.size is not None or args.seed is not None:
+        val = val.model_copy(update={k: v for k, v in (("size", args.size), ("seed", args.seed)) if v is not None})
+    data = build_dataset(val, config.model.image_size, config.data.cache)
+    loader = make_loader(
+        data, EpochSampler(len(data), 0, 0, 1, shuffle=False), config.data.batch_size, 0, runtime.device, False
+    )
+    scores = evaluate_model(model, loader, runtime)
+    for k, v in scores.items():
+        print(f"{k:<16} {v:10.3f}")
+    if args.output is not None:
+        _write_json(args.output, scores)
+    return 0
+
+
+def _read_image(path: Path, size: int) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """A square centre crop resized to ``size``: (uint8 (3, size, size), crop pixels per model pixel, crop offset)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            w, h = img.size
+            side = min(w, h)
+            left, top = (w - side) / 2, (h - side) / 2
+            img = img.crop((int(left), int(top), int(left) + side, int(top) + side)).resize(
+                (size, size), Image.BILINEAR
+            )
+            array = np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
+    except (OSError, UnidentifiedImageError) as exc:
+        raise HandkinError(f"cannot read image {path}: {exc}") from exc
+    return array, side / size, (int(left), int(top))
+
+
+def _write_json(path: Path, data) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import torch
+
+    from handkin import camera
+
+    from .engine import model_from_checkpoint
+
+    model, config = model_from_checkpoint(args.checkpoint, args.device)
+    size = config.model.image_size
+    focal = args.focal if args.focal is not None else nominal_focal(size)
+    K = torch.tensor(camera.intrinsics(focal, focal, size / 2, size / 2), dtype=torch.float32)
+    results = []
+    for start in range(0, len(args.images), args.batch_size):
+        paths = args.images[start : start + args.batch_size]
+        crops = [_read_image(Path(p), size) for p in paths]
+        images = torch.from_numpy(np.stack([c[0] for c in crops])).to(args.device)
+        with torch.no_grad():
+            pred = model(images, K.to(args.device).expand(len(paths), 3, 3))
+        for i, (path, (_, factor, offset)) in enumerate(zip(paths, crops, strict=True)):
+            uv = pred.uv[i].cpu().numpy()
+            joints = pred.joints[i].cpu().numpy()
+            results.append(
+                {
+                    "image": str(path),
+                    "uv_image_px": (uv * factor + np.array(offset)).round(2).tolist(),
+                    "uv_crop_px": uv.round(3).tolist(),
+                    "z_rel": pred.z_rel[i].cpu().numpy().round(4).tolist(),
+                    "z_root_ref": float(pred.z_root[i]),
+                    "joints_ref": joints.round(4).tolist(),
+                    "joints_mm": (joints * args.reference_mm).round(2).tolist(),
+                    "valid": bool(pred.valid[i]),
+                }
+            )
+    meta = {"checkpoint": str(args.checkpoint), "focal_px": focal, "crop_size": size, "reference_mm": args.reference_mm}
+    _write_json(args.output, {"meta": meta, "order": "mp21", "side": "right", "predictions": results})
+    print(f"{len(results)} predictions written to {args.output}")
+    return 0
+
+
+def nominal_focal(size: int) -> float:
+    """The crop focal length (px) ``predict`` assumes without ``--focal``: the middle of the synthetic range."""
+    from .data.synthetic import SyntheticConfig
+
+    lo, hi = SyntheticConfig().focal_px
+    return (lo + hi) / 2 * size / SyntheticConfig().image_size
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="handkin-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("fit", help="train from a YAML config (resumes from OUT/last.pt)")
+    fit.add_argument("config", type=Path)
+    fit.add_argument("--out", type=Path, help="override output.dir")
+    fit.add_argument("--epochs", type=int, help="override optim.epochs")
+    fit.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (checkpoint written)")
+    fit.add_argument("--restart", action="store_true", help="ignore an existing last.pt")
+    fit.set_defaults(run=_fit)
+    ev = sub.add_parser("evaluate", help="validation metrics of a checkpoint")
+    ev.add_argument("checkpoint", type=Path)
+    ev.add_argument("--size", type=int, help="number of validation hands (default: the run's)")
+    ev.add_argument("--seed", type=int, help="validation seed (default: the run's)")
+    ev.add_argument("--device", default="cpu")
+    ev.add_argument("-o", "--output", type=Path, help="also write the metrics as JSON")
+    ev.set_defaults(run=_evaluate)
+    pr = sub.add_parser("predict", help="predict hands in images (square centre crops) into JSON")
+    pr.add_argument("checkpoint", type=Path)
+    pr.add_argument("images", type=Path, nargs="+")
+    pr.add_argument("-o", "--output", type=Path, required=True)
+    pr.add_argument("--focal", type=float, help="focal length of the crop in pixels (default: the training data's)")
+    pr.add_argument(
+        "--reference-mm", type=float, default=DEFAULT_REFERENCE_MM, help="wrist→middle_mcp length for joints_mm"
+    )
+    pr.add_argument("--batch-size", type=int, default=16)
+    pr.add_argument("--device", default="cpu")
+    pr.set_defaults(run=_predict)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except HandkinError as exc:
+        print(f"handkin-train: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
