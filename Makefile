@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/handkin demo
+	$(VENV)/bin/handkin demo --out handkin-demo
 
 test: install
 	$(PY) -m pytest

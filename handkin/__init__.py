@@ -27,6 +27,7 @@ from .constrain import ConstrainReport, constrain
 from .errors import (
     BackendError,
     CameraError,
+    FileFormatError,
     HandkinError,
     LimitsError,
     NonFiniteError,
@@ -96,6 +97,7 @@ __all__ = [
     "UnknownNameError",
     "BackendError",
     "CameraError",
+    "FileFormatError",
     "LimitsError",
     "__version__",
 ]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from .anatomy import Bone
+from .anatomy import AngleJoint, Bone
+from .errors import HandkinError
 from .frames import JointAngles
 from .limits import JointLimits
 from .orders import available_orders, get_order
@@ -25,9 +27,58 @@ DEMO_POSE = {
     "little_mcp": (35, -10), "little_pip": (45, 0), "little_dip": (25, 0),
 }  # fmt: skip
 
+#: Key poses of the demo sequence (degrees, (flexion, abduction); joints not named stay at 0).
+_FINGERS = ("index", "middle", "ring", "little")
+DEMO_KEY_POSES: dict[str, dict[str, tuple[float, float]]] = {
+    "open": {f"{f}_{j}": (5.0, 0.0) for f in _FINGERS for j in ("mcp", "pip", "dip")},
+    "fist": {
+        "thumb_cmc": (30, 10), "thumb_mcp": (45, 0), "thumb_ip": (60, 0),
+        **{f"{f}_mcp": (85, 0) for f in _FINGERS},
+        **{f"{f}_pip": (100, 0) for f in _FINGERS},
+        **{f"{f}_dip": (60, 0) for f in _FINGERS},
+    },
+    "pinch": {
+        "thumb_cmc": (35, 35), "thumb_mcp": (20, 0), "thumb_ip": (20, 0),
+        "index_mcp": (45, 0), "index_pip": (50, 0), "index_dip": (30, 0),
+        **{f"{f}_{j}": (20, 0) for f in ("middle", "ring", "little") for j in ("mcp", "pip", "dip")},
+    },
+    "spread": {
+        "thumb_cmc": (-20, -30), "thumb_mcp": (-10, 0),
+        "index_mcp": (-10, 20), "middle_mcp": (-10, 0), "ring_mcp": (-10, -15), "little_mcp": (-10, -25),
+    },
+}  # fmt: skip
+
+
+def demo_angles(fps: float = 30.0, seconds_per_move: float = 1.0, hold: float = 0.3) -> np.ndarray:
+    """The demo's joint angles ``(T, 15, 2)`` radians: open hand → fist → pinch → spread → open, each move
+    eased (cosine) over ``seconds_per_move`` and each pose held for ``hold`` seconds."""
+    keys = ["open", "fist", "pinch", "spread", "open"]
+    poses = []
+    for k in keys:
+        a = np.zeros((15, 2))
+        for name, pair in DEMO_KEY_POSES[k].items():
+            a[int(AngleJoint[name])] = pair
+        poses.append(np.radians(a))
+    n_move, n_hold = max(2, round(seconds_per_move * fps)), max(1, round(hold * fps))
+    s = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n_move, endpoint=False))[:, None, None]
+    frames = [np.repeat(poses[0][None], n_hold, axis=0)]
+    for a, b in zip(poses[:-1], poses[1:], strict=True):
+        frames += [a + s * (b - a), np.repeat(b[None], n_hold, axis=0)]
+    return np.concatenate(frames)
+
+
+def demo_sequence(fps: float = 30.0, units: str = "mm"):
+    """The demo recording as a :class:`~handkin.io.HandSequence` (forward kinematics of the adult template)."""
+    from .io import HandSequence
+
+    hand = posed_hand(demo_angles(fps), units=units)
+    return HandSequence.from_skeleton(hand, fps=fps, source="handkin demo: open → fist → pinch → spread (FK)")
+
 
 def _demo(args: argparse.Namespace) -> int:
-    """Measure the built-in example hand: bones, palm, joint angles, and a forward-kinematics round trip."""
+    """Measure the built-in example hand (bones, palm, joint angles, a forward-kinematics round trip), then run
+    the main job: a recorded-like sequence (open hand → fist → pinch → spread) analysed with the default limits,
+    with a report and pictures written to --out."""
     hand = posed_hand(DEMO_POSE, degrees=True, units=args.units)
     m = hand.measure()
     u = hand.units.value
@@ -54,6 +105,136 @@ def _demo(args: argparse.Namespace) -> int:
     broken = dict(DEMO_POSE, index_pip=(-60, 0), little_mcp=(35, -45))
     print("the same hand with the index bent backwards 60° at the PIP and the little finger spread 45°:")
     print(limits.check(posed_hand(broken, degrees=True, units=args.units)).table())
+    _demo_sequence_report(args)
+    return 0
+
+
+def _demo_sequence_report(args: argparse.Namespace) -> None:
+    """The main job: a recording (FK, open → fist → pinch → spread) analysed with the default limits, reported."""
+    from .analysis import analyze, write_report
+
+    seq = demo_sequence(units=args.units)
+    result = analyze(seq)
+    print(
+        f"\ndemo sequence (open hand → fist → pinch → spread → open, forward kinematics): {len(seq)} frames "
+        f"at {seq.fps:g} fps, {seq.duration:.2f} s"
+    )
+    print(f"frames outside the default limits: {len(result.violations.frames)}")
+    flex = np.degrees(result.rom.max[:, 0])
+    print("largest flexion per joint (°): " + ", ".join(f"{a.name} {flex[a]:.0f}" for a in AngleJoint))
+    report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures)
+    print(f"report written to {report}")
+
+
+def _load(path: str, args: argparse.Namespace):
+    from .io import load
+
+    extra = {}
+    if getattr(args, "kind", "world") != "world" or getattr(args, "mirrored", False):
+        extra = {"kind": args.kind, "mirrored": args.mirrored}
+    return load(path, units=args.units, fps=args.fps, side=args.side, order=args.order, key=args.key, **extra)
+
+
+def _limits(value: str | None) -> JointLimits | None:
+    if value is None:
+        return None
+    return JointLimits.default() if value == "default" else JointLimits.load(value)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    """Analyse a hand recording: joint angles over time, angular velocities, range of motion per joint,
+    bone-length consistency (a tracking-quality signal) and the frames outside the limits. Bad frames
+    (missing joints, NaN) are reported and left out. With --out, a report (Markdown or HTML) with a
+    summary table, ROM table, angle time series, angle-plane plots and a 3D snapshot is written."""
+    from .analysis import analyze, write_report
+
+    seq = _load(args.file, args)
+    result = analyze(
+        seq, _limits(args.limits), smoothing=args.smooth, progress=not args.no_progress and sys.stderr.isatty()
+    )
+    print(f"{seq}")
+    for p in result.problems:
+        print(f"  warning: {p}")
+    print(result.summary_table(markdown=False))
+    print("\nrange of motion (degrees):")
+    print(result.rom.table(markdown=False))
+    print("\nlimits:")
+    print(result.violations.table(markdown=False))
+    if args.out:
+        report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures)
+        print(f"\nreport written to {report}")
+    return 0
+
+
+def _fit_limits(args: argparse.Namespace) -> int:
+    """Fit a person's joint limits from calibration recordings (their valid frames; outliers dropped by
+    --percentiles), merged into the built-in limits (or --base), and write them as JSON for
+    `handkin analyze --limits`."""
+    from .analysis import compare_limits, fit_user_limits
+
+    seqs = [_load(f, args) for f in args.files]
+    for s in seqs:
+        for p in s.problems():
+            print(f"  warning: {p}")
+    base = None if args.base == "none" else (_limits(args.base))
+    limits = fit_user_limits(seqs, base, percentiles=tuple(args.percentiles), rule=args.rule, user=args.user)
+    path = limits.save(args.output)
+    n = sum(int(s.valid.sum()) for s in seqs)
+    print(f"fitted on {n} valid frames of {len(seqs)} recording(s): {limits}")
+    if base is not None:
+        print(compare_limits(base, limits, names=("base", "fitted")).table(markdown=False))
+    print(f"limits written to {path}")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    """Draw a recording: one frame as a PNG (--frame, default the middle valid frame), or the sequence as a
+    GIF (sub-sampled to --max-frames). Needs the viz extra (pyvista, imageio)."""
+    from . import viz
+
+    seq = _load(args.file, args)
+    limits = _limits(args.limits)
+    style = {"view": args.view}
+    if limits is not None:
+        style.update(color="violations", limits=limits)
+    out = Path(args.out)
+    valid = np.flatnonzero(seq.valid)
+    if not len(valid):
+        raise HandkinError(f"{args.file}: no frame with all 21 joints to draw.")
+    if out.suffix.lower() == ".gif":
+        step = max(1, int(np.ceil(len(valid) / max(1, args.max_frames))))
+        frames = valid[::step]
+        sub = seq[frames]
+        fps = (seq.fps or 10.0) / step
+        viz.animate(sub.skeleton(), out, fps=fps, times=sub.times, **style)
+        print(f"animation of {len(frames)} frames written to {out}")
+    else:
+        frame = int(valid[len(valid) // 2]) if args.frame is None else args.frame
+        if not 0 <= frame < len(seq) or not seq.valid[frame]:
+            raise HandkinError(f"{args.file}: frame {frame} is out of range or has missing joints.")
+        viz.render(seq[frame : frame + 1].skeleton()[0], out, **style)
+        print(f"frame {frame} written to {out}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    """Convert a recording between formats (by the file suffixes), joint orders and length units."""
+    from .io import save
+
+    seq = _load(args.file, args)
+    if args.to_units:
+        seq = seq.to_units(args.to_units)
+    path = save(seq, args.output, order=args.to_order)
+    print(f"{seq} → {path} (order {args.to_order})")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Compare two sets of limits joint by joint: flexion and abduction ranges, polygon areas and overlap (IoU)."""
+    from .analysis import compare_limits
+
+    a, b = _limits(args.a), _limits(args.b)
+    print(compare_limits(a, b, names=(Path(args.a).stem, Path(args.b).stem)).table(markdown=False))
     return 0
 
 
@@ -69,13 +250,103 @@ def _orders(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that reads hand files shares."""
+    g = p.add_argument_group("input")
+    g.add_argument(
+        "--order", default="mp21", help="joint order of the file's arrays (see `handkin orders`; default mp21)"
+    )
+    g.add_argument(
+        "--units", choices=["m", "cm", "mm", "ref"], help="length unit of the file (default: what the file states)"
+    )
+    g.add_argument("--side", choices=["right", "left"], help="handedness (default: what the file states, else right)")
+    g.add_argument("--fps", type=float, help="frames per second (default: what the file states)")
+    g.add_argument("--key", help="which array of an NPZ holds the joints")
+    g.add_argument("--kind", choices=["world", "image"], default="world", help="MediaPipe dumps: which landmarks")
+    g.add_argument(
+        "--mirrored",
+        action="store_true",
+        help="MediaPipe dumps: the images were mirrored (selfie view); by default MediaPipe's handedness is swapped",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="handkin", description="Hand kinematics and biomechanics.")
+    parser = argparse.ArgumentParser(
+        prog="handkin",
+        description="Hand kinematics and biomechanics: measure, check and draw 21-joint hand skeletons.",
+        epilog="Each command has its own --help. Start with `handkin demo`.",
+    )
     parser.add_argument("--version", action="version", version=f"handkin {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo = sub.add_parser("demo", help="run the main job on built-in data", description=_demo.__doc__)
     demo.add_argument("--units", default="mm", choices=["m", "cm", "mm", "ref"], help="units to print in")
+    demo.add_argument(
+        "--out", default="handkin-demo", help="folder for the report and pictures (default ./handkin-demo)"
+    )
+    demo.add_argument("--format", choices=["md", "html"], default="md", help="report format (default md)")
+    demo.add_argument("--no-pictures", action="store_true", help="write the report without pictures (faster)")
     demo.set_defaults(func=_demo)
+
+    analyze = sub.add_parser(
+        "analyze",
+        help="analyse a recording: angles, ROM, limits, bone lengths; write a report",
+        description=_analyze.__doc__,
+    )
+    analyze.add_argument("file", help="a hand sequence: .npz .npy .json .csv .c3d, or a MediaPipe dump")
+    _add_input_options(analyze)
+    analyze.add_argument("--limits", help="a limits JSON (from `handkin fit-limits`; default: the built-in limits)")
+    analyze.add_argument(
+        "--smooth", choices=["savgol", "gaussian", "median", "butterworth"], help="filter the joints first"
+    )
+    analyze.add_argument("--out", help="folder for the report, analysis.json and pictures (default: print only)")
+    analyze.add_argument("--format", choices=["md", "html"], default="md", help="report format (default md)")
+    analyze.add_argument("--no-pictures", action="store_true", help="no pictures in the report")
+    analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
+    analyze.set_defaults(func=_analyze)
+
+    fit = sub.add_parser(
+        "fit-limits", help="fit a person's limits from calibration recordings", description=_fit_limits.__doc__
+    )
+    fit.add_argument("files", nargs="+", help="calibration recordings of one person")
+    _add_input_options(fit)
+    fit.add_argument("-o", "--output", required=True, help="where to write the limits JSON")
+    fit.add_argument("--base", default="default", help="'default' (built-in), 'none', or a limits JSON to merge into")
+    fit.add_argument("--rule", choices=["union", "replace"], default="union", help="how to merge into the base")
+    fit.add_argument(
+        "--percentiles", nargs=2, type=float, default=(0.5, 99.5), metavar=("LO", "HI"), help="drop outliers"
+    )
+    fit.add_argument("--user", help="the person's name or id (stored in the provenance)")
+    fit.set_defaults(func=_fit_limits)
+
+    show = sub.add_parser(
+        "show", help="draw a recording: one frame (.png) or an animation (.gif)", description=_show.__doc__
+    )
+    show.add_argument("file", help="a hand sequence (as for analyze)")
+    _add_input_options(show)
+    show.add_argument("--out", required=True, help="picture.png (one frame) or animation.gif (the sequence)")
+    show.add_argument("--frame", type=int, help="frame to draw in a PNG (default: the middle valid frame)")
+    show.add_argument("--max-frames", type=int, default=60, help="GIF: at most this many frames (evenly sub-sampled)")
+    show.add_argument("--limits", help="colour by violation of these limits (a limits JSON, or 'default')")
+    show.add_argument("--view", default="palm", help="camera view (palm, back, side, …)")
+    show.set_defaults(func=_show)
+
+    convert = sub.add_parser(
+        "convert", help="convert a recording between formats, joint orders and units", description=_convert.__doc__
+    )
+    convert.add_argument("file", help="input hand sequence")
+    convert.add_argument("output", help="output file (.npz .npy .json .csv)")
+    _add_input_options(convert)
+    convert.add_argument("--to-order", default="mp21", help="joint order of the written arrays (default mp21)")
+    convert.add_argument("--to-units", choices=["m", "cm", "mm", "ref"], help="length unit of the output")
+    convert.set_defaults(func=_convert)
+
+    compare = sub.add_parser(
+        "compare-limits", help="compare two limits files joint by joint", description=_compare.__doc__
+    )
+    compare.add_argument("a", help="limits JSON, or 'default'")
+    compare.add_argument("b", help="limits JSON, or 'default'")
+    compare.set_defaults(func=_compare)
+
     orders = sub.add_parser("orders", help="list the registered joint orders", description=_orders.__doc__)
     orders.add_argument("name", nargs="?", help="one order (default: all)")
     orders.set_defaults(func=_orders)
@@ -83,8 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``handkin`` command; bad input prints one clear error and returns 1."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (HandkinError, ImportError) as exc:
+        print(f"handkin {args.command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -43,6 +43,10 @@ class CameraError(HandkinError):
     """Camera intrinsics are not a valid pinhole matrix (non-finite, non-positive focal length, wrong layout)."""
 
 
+class FileFormatError(HandkinError):
+    """A data file cannot be read as hands: unknown format, missing column/key/joint, no usable frame."""
+
+
 class BackendError(HandkinError):
     """Arrays from different backends (NumPy and torch) or devices were mixed, or a backend is missing."""
 
@@ -58,4 +62,5 @@ __all__ = [
     "LimitsError",
     "BackendError",
     "CameraError",
+    "FileFormatError",
 ]

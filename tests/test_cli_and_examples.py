@@ -1,12 +1,17 @@
 """The `handkin` command and the runnable examples."""
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from handkin import cli
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -18,8 +23,8 @@ def run_example(name: str, *args: str) -> str:
     return done.stdout
 
 
-def test_demo_measures_the_posed_hand(capsys):
-    assert cli.main(["demo"]) == 0
+def test_demo_measures_the_posed_hand(capsys, tmp_path):
+    assert cli.main(["demo", "--out", str(tmp_path), "--no-pictures"]) == 0
     out = capsys.readouterr().out
     assert "little_tip" in out and "index_mcp→index_pip" in out
     assert "middle_mcp   wrist→middle_mcp            87.00   1.000" in out
@@ -33,8 +38,8 @@ def test_demo_measures_the_posed_hand(capsys):
     assert error < 1e-9
 
 
-def test_demo_in_metres(capsys):
-    assert cli.main(["demo", "--units", "m"]) == 0
+def test_demo_in_metres(capsys, tmp_path):
+    assert cli.main(["demo", "--units", "m", "--out", str(tmp_path), "--no-pictures"]) == 0
     out = capsys.readouterr().out
     assert "middle_mcp   wrist→middle_mcp             0.09   1.000" in out
 
@@ -131,3 +136,151 @@ def test_visualize_hands_example_writes_pictures_and_a_mesh(tmp_path):
     assert Image.open(tmp_path / "viz_angle_planes.png").size[0] > 500
     assert Image.open(tmp_path / "viz_sequence.gif").n_frames == 6
     assert (tmp_path / "hand.glb").stat().st_size > 1000
+
+
+# ---------------------------------------------------------------------------------------------- the analysis workflow
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory) -> Path:
+    """A small CSV recording (the demo sequence, every 3rd frame) with one frame missing a joint."""
+    from handkin.io import save
+
+    seq = cli.demo_sequence()[::3]
+    joints = seq.joints.copy()
+    joints[5, 12] = np.nan
+    path = tmp_path_factory.mktemp("rec") / "hand.csv"
+    return save(type(seq).from_array(joints, units="mm", fps=10.0), path)
+
+
+def test_demo_writes_the_main_job_report_and_pictures(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "demo sequence (open hand → fist → pinch → spread → open" in out
+    assert "frames outside the default limits: 0" in out and "index_pip 100" in out
+    report = (tmp_path / "report.md").read_text()
+    assert "## Range of motion" in report and "| index_pip | 0.0 |" in report
+    for name in ("angles_over_time.png", "angle_planes.png", "bone_lengths.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+    summary = json.loads((tmp_path / "analysis.json").read_text())["summary"]
+    assert summary["frames"] == 165 and summary["frames_outside_limits"] == 0
+
+
+def test_analyze_prints_and_writes_a_report(recording, tmp_path, capsys):
+    assert cli.main(["analyze", str(recording), "--out", str(tmp_path), "--format", "html", "--no-pictures"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: 1 of 55 frame(s)" in out and "middle_tip" in out  # the bad frame is reported, not used
+    assert "index_pip" in out and "No frame is outside the limits." in out
+    html = (tmp_path / "report.html").read_text()
+    assert "Range of motion" in html and "<table>" in html
+
+
+def test_fit_limits_then_analyze_with_them(recording, tmp_path, capsys):
+    out_file = tmp_path / "ana.json"
+    assert cli.main(["fit-limits", str(recording), "-o", str(out_file), "--user", "ana", "--rule", "replace"]) == 0
+    assert "limits written to" in capsys.readouterr().out
+    assert json.loads(out_file.read_text())["provenance"]["user"] == "ana"
+    assert cli.main(["compare-limits", "default", str(out_file)]) == 0
+    assert "IoU" in capsys.readouterr().out
+    assert cli.main(["analyze", str(recording), "--limits", str(out_file), "--smooth", "savgol"]) == 0
+
+
+def test_convert_between_formats_orders_and_units(recording, tmp_path, capsys):
+    from handkin.io import load
+
+    target = tmp_path / "hand_rhd_m.npz"
+    assert cli.main(["convert", str(recording), str(target), "--to-order", "rhd", "--to-units", "m"]) == 0
+    back = load(target)
+    assert back.units.value == "m" and back.fps == 10.0
+    np.testing.assert_allclose(back.joints * 1000, load(recording).joints)
+    raw = np.load(target)["joints"]
+    np.testing.assert_allclose(raw[:, 1] * 1000, load(recording).joints[:, 4])  # RHD: thumb tip right after the wrist
+
+
+def test_bad_input_gives_one_clear_error(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((4, 21, 3)) + np.arange(21)[:, None] * 0.006)
+    assert cli.main(["analyze", str(tmp_path / "x.npy")]) == 1
+    assert "x.npy" in capsys.readouterr().err
+    assert cli.main(["analyze", str(tmp_path / "x.npy"), "--units", "mm"]) == 1
+    assert "look like 'm'" in capsys.readouterr().err
+    assert cli.main(["analyze", str(tmp_path / "missing.csv")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["analyze", "fit-limits", "show", "convert", "demo", "compare-limits"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: handkin " + command in out
+    if command in ("analyze", "fit-limits", "show", "convert"):
+        assert "--order" in out and "--units" in out and "--side" in out
+
+
+def test_show_draws_a_png_and_a_gif(recording, tmp_path, capsys):
+    for package in ("pyvista", "imageio"):
+        pytest.importorskip(package)
+    from PIL import Image
+
+    assert cli.main(["show", str(recording), "--out", str(tmp_path / "hand.png"), "--limits", "default"]) == 0
+    assert Image.open(tmp_path / "hand.png").convert("L").getextrema()[0] < 120  # drawn, not blank
+    assert cli.main(["show", str(recording), "--out", str(tmp_path / "hand.gif"), "--max-frames", "4"]) == 0
+    assert 2 <= Image.open(tmp_path / "hand.gif").n_frames <= 4
+
+
+@pytest.mark.shared_data
+def test_analyze_the_real_mediapipe_video(tmp_path, capsys):
+    path = DATA / "mediapipe_video_sequence" / "mediapipe0.10.21_on_human_hand_video.npz"
+    if not path.exists():
+        pytest.skip("../shared/data is absent")
+    assert cli.main(["analyze", str(path), "--fps", "30", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "frames=621, 30 fps, units='m', side='right'" in out
+
+
+def test_analyze_sequence_example(tmp_path):
+    out = run_example("analyze_sequence.py", "--out", str(tmp_path), "--no-pictures")
+    assert "frames outside the limits:" in out and (tmp_path / "report.md").exists()
+
+
+def test_personalise_limits_example(tmp_path):
+    out = run_example("personalise_limits.py", "--out", str(tmp_path))
+    assert "within the defaults: False" in out and "within the personal limits: True" in out
+    assert (tmp_path / "limits_ana.json").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_mediapipe_to_handkin_example(tmp_path):
+    pytest.importorskip("mediapipe")
+    for path in ("mediapipe_model/hand_landmarker.task", "mediapipe_video_sequence/human_hand_video.mp4"):
+        if not (DATA / path).exists():
+            pytest.skip(f"../shared/data/{path} is absent")
+    out = run_example(
+        "mediapipe_to_handkin.py", "--out", str(tmp_path), "--frames", "12", "--photos", "3", "--no-pictures"
+    )
+    assert "video: 12 frames of 1280×720" in out
+    assert "frames=12, 10 fps, units='m', side='right'" in out  # a right hand, whatever the label
+    assert (tmp_path / "report.md").exists() and "by the geometry" in out
+
+
+@pytest.mark.slow
+def test_docs_build_strict(tmp_path):
+    """The mkdocs site (mkdocs-material + mkdocstrings) builds with --strict: no broken links or references."""
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("mkdocstrings")
+    pytest.importorskip("material")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "site" / "analysis" / "index.html").exists() and (
+        tmp_path / "site" / "cli" / "index.html"
+    ).exists()

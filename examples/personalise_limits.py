@@ -1,0 +1,57 @@
+"""Per-user limits: fit a person's limits from a calibration recording, merged with the defaults; check a
+pose; compare two people; save the limits for `handkin analyze --limits`.
+
+Run: python examples/personalise_limits.py [--out DIR]
+"""
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import handkin
+from handkin import JointLimits, analysis
+from handkin.io import HandSequence
+
+
+def calibration(flexion_deg: tuple[float, float], n: int = 300, seed: int = 0) -> HandSequence:
+    """A calibration recording: every finger joint swept through a person's flexion range (the thumb half), with noise."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0, 1, n)
+    angles = np.zeros((n, 15, 2))
+    lo, hi = np.radians(flexion_deg)
+    sweep = lo + (hi - lo) * (0.5 - 0.5 * np.cos(2 * np.pi * t))
+    angles[:, 3:, 0] = sweep[:, None]
+    angles[:, :3, 0] = 0.5 * sweep[:, None]  # the thumb moves half as far
+    angles[:, 3:, 1] = np.radians(10) * np.sin(4 * np.pi * t)[:, None]
+    hand = handkin.posed_hand(angles, units="mm")
+    joints = np.asarray(hand.joints) + rng.normal(0, 0.3, (n, 21, 3))  # 0.3 mm marker noise
+    return HandSequence.from_array(joints, units="mm", fps=60, source=f"calibration {seed}")
+
+
+def main(out: Path) -> None:
+    defaults = JointLimits.default()
+    # Ana is hypermobile: her finger joints bend 40° backwards; Ben is stiff: at most 60° of flexion
+    ana = analysis.fit_user_limits(calibration((-40, 90)), user="ana")  # union with the defaults: only widens
+    ben = analysis.fit_user_limits(calibration((0, 60), seed=1), user="ben", rule="replace")  # his own range
+
+    backwards = handkin.posed_hand({"index_pip": (-35, 0)}, degrees=True)
+    print("index PIP 35° backwards — within the defaults:", bool(defaults.check(backwards).ok))
+    print("index PIP 35° backwards — within the personal limits:", bool(ana.check(backwards).ok))
+    fist = handkin.posed_hand({"index_pip": (90, 0)}, degrees=True)
+    print("index PIP flexed 90° — within Ben's limits:", bool(ben.check(fist).ok))
+    print(ben.check(fist).table())
+
+    print("\nAna and Ben compared (degrees; IoU = overlap of the joint's angle polygons):")
+    print(analysis.compare_limits(ana, ben, names=("ana", "ben")).table(markdown=False))
+
+    path = ana.save(out / "limits_ana.json")
+    assert JointLimits.load(path) == ana
+    print("\nsaved", path, "— use it with: handkin analyze FILE --limits", path)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "handkin-limits")
+    main(parser.parse_args().out)

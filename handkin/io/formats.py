@@ -1,0 +1,444 @@
+"""Reading and writing hand sequences: NPY/NPZ, JSON, CSV and (with ``ezc3d``) C3D.
+
+:func:`load` picks the reader from the file's suffix, :func:`save` the writer. Every reader returns
+a :class:`~handkin.io.HandSequence` in canonical MP21 order; bad frames (NaN, missing cells) are
+masked and reported, bad files raise :class:`~handkin.errors.FileFormatError` naming the file and the
+key, column or marker at fault, and implausible sizes for the stated units raise
+:class:`~handkin.errors.UnitsError`.
+
+Layouts written by :func:`save` (and read back exactly):
+
+* **NPZ** — ``joints`` ``(T, 21, 3)``, ``fps``, ``units``, ``side``, ``times``.
+* **NPY** — the bare ``(T, 21, 3)`` array (fps, units and side must be given when loading).
+* **JSON** — ``{"format": "handkin.sequence", "version": 1, "units", "side", "fps", "order",
+  "times", "joints": [[[x, y, z] × 21] × T]}`` with ``null`` for missing values.
+* **CSV** — ``# key: value`` comment lines for ``units``, ``side``, ``fps``; a header ``frame, time,
+  wrist_x, wrist_y, wrist_z, thumb_cmc_x, …, little_tip_z``; one row per frame; empty cells for
+  missing values. Column names are the MP21 joint names (``pinky`` is accepted for ``little``),
+  in any column order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import anatomy
+from ..anatomy import NUM_JOINTS, Joint
+from ..errors import FileFormatError, HandkinError
+from ..units import units as parse_units
+from .sequence import HandSequence
+
+JSON_FORMAT = "handkin.sequence"
+JSON_VERSION = 1
+AXES = ("x", "y", "z")
+
+#: File suffixes :func:`load` and :func:`save` know.
+FORMATS = (".npz", ".npy", ".json", ".csv", ".c3d")
+
+#: Unit suffixes recognised in NPZ array names, e.g. ``xyz_wrist_frame_mm`` or ``world_landmarks_m``.
+_KEY_UNITS = {"_mm": "mm", "_cm": "cm", "_m": "m", "_ref": "ref"}
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise FileFormatError(f"cannot tell the format of {path}: use one of {', '.join(FORMATS)}.")
+    return suffix
+
+
+def _meta(value: Any) -> Any:
+    """A 0-d numpy array (as stored in an NPZ) as a Python scalar."""
+    arr = np.asarray(value)
+    return arr.item() if arr.ndim == 0 else arr
+
+
+def load(
+    path: str | os.PathLike,
+    *,
+    units: Any = None,
+    fps: float | None = None,
+    side: Any = None,
+    order: Any = "mp21",
+    key: str | None = None,
+    markers: Mapping[str, str] | None = None,
+    **mediapipe_options: Any,
+) -> HandSequence:
+    """Read a hand sequence from ``path`` (format from its suffix). Arguments given here override what
+    the file states; what neither gives is an error (units) or a default (side right, fps unknown).
+
+    ``order`` is the joint order of the file's arrays (NPY/NPZ/JSON); ``key`` picks one array of an NPZ.
+    ``markers`` maps joints to C3D marker labels (:func:`read_c3d`). MediaPipe dumps (the JSON of
+    :mod:`handkin.io.mediapipe`, or an NPZ with ``world_landmarks_m``) are recognised and read with
+    :func:`handkin.io.mediapipe.load_mediapipe`; ``mediapipe_options`` (``kind``, ``mirrored``,
+    ``image_size``) go to that reader and are ignored for other files.
+    """
+    path = Path(path)
+    suffix = _suffix(path)
+    if not path.exists():
+        raise FileFormatError(f"no such file: {path}.")
+    from . import mediapipe as _mp
+
+    if _mp.is_mediapipe_file(path) and key is None:
+        seq = _mp.load_mediapipe(path, fps=fps, **mediapipe_options)
+        return seq if side is None else seq.with_side(side)
+    if suffix == ".npz":
+        return read_npz(path, units=units, fps=fps, side=side, order=order, key=key)
+    if suffix == ".npy":
+        return read_npy(path, units=units, fps=fps, side=side, order=order)
+    if suffix == ".json":
+        return read_json(path, units=units, fps=fps, side=side, order=order)
+    if suffix == ".csv":
+        return read_csv(path, units=units, fps=fps, side=side)
+    return read_c3d(path, markers=markers, units=units, fps=fps, side=side)
+
+
+def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21") -> Path:
+    """Write ``sequence`` to ``path`` (format from the suffix; C3D is read-only). Returns the path."""
+    path = Path(path)
+    suffix = _suffix(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".npz":
+        np.savez(
+            path,
+            joints=sequence.to_order(order),
+            fps=np.nan if sequence.fps is None else sequence.fps,
+            units=sequence.units.value,
+            side=sequence.side.value,
+            order=str(order),
+            times=sequence.times,
+        )
+    elif suffix == ".npy":
+        np.save(path, sequence.to_order(order))
+    elif suffix == ".json":
+        joints = sequence.to_order(order)
+        data = {
+            "format": JSON_FORMAT,
+            "version": JSON_VERSION,
+            "units": sequence.units.value,
+            "side": sequence.side.value,
+            "fps": sequence.fps,
+            "order": str(order),
+            "times": sequence.times.tolist(),
+            "joints": np.where(np.isfinite(joints), joints, None).tolist(),
+        }
+        path.write_text(json.dumps(data), encoding="utf-8")
+    elif suffix == ".csv":
+        path.write_text(to_csv(sequence), encoding="utf-8")
+    else:
+        raise FileFormatError(f"cannot write {path}: C3D files are read-only in handkin; save as .npz or .csv.")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- NPY / NPZ
+
+
+def _joints_array(arr: np.ndarray, path: Path, what: str) -> np.ndarray:
+    if arr.ndim == 2 and arr.shape == (NUM_JOINTS, 3):
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3):
+        raise FileFormatError(f"{what} in {path} has shape {arr.shape}; a hand sequence needs (T, 21, 3).")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise FileFormatError(f"{what} in {path} is not numeric (dtype {arr.dtype}).")
+    return arr.astype(np.float64)
+
+
+def read_npy(path: str | os.PathLike, *, units: Any, fps: float | None = None, side: Any = None, order: Any = "mp21"):
+    """A bare ``(T, 21, 3)`` array; ``units`` must be given."""
+    path = Path(path)
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"cannot read {path} as an NPY array: {exc}") from exc
+    return _build(_joints_array(arr, path, "the array"), path, units, fps, side or "right", order)
+
+
+def read_npz(
+    path: str | os.PathLike,
+    *,
+    units: Any = None,
+    fps: float | None = None,
+    side: Any = None,
+    order: Any = "mp21",
+    key: str | None = None,
+) -> HandSequence:
+    """An NPZ: the array ``key``, else ``joints``, else its only ``(T, 21, 3)`` array; ``fps``, ``units``,
+    ``side``, ``order``, ``times`` from the archive when present, units also from a name suffix (``_mm``)."""
+    path = Path(path)
+    try:
+        data = dict(np.load(path, allow_pickle=False))
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(f"cannot read {path} as an NPZ archive: {exc}") from exc
+    if key is None:
+        if "joints" in data:
+            key = "joints"
+        else:
+            candidates = [k for k, v in data.items() if v.ndim in (2, 3) and v.shape[-2:] == (NUM_JOINTS, 3)]
+            if len(candidates) != 1:
+                raise FileFormatError(
+                    f"{path} holds {'no' if not candidates else 'several'} (T, 21, 3) arrays "
+                    f"({', '.join(candidates) or 'arrays: ' + ', '.join(data)}); pick one with key=."
+                )
+            key = candidates[0]
+    if key not in data:
+        raise FileFormatError(f"{path} has no array {key!r}; it holds {', '.join(data)}.")
+    arr = _joints_array(data[key], path, f"array {key!r}")
+    if units is None:
+        units = _meta(data["units"]) if "units" in data else None
+    if units is None:
+        units = next((u for s, u in _KEY_UNITS.items() if key.endswith(s)), None)
+    if units is None:
+        raise FileFormatError(
+            f"{path} does not say its length unit (no 'units' entry, no unit suffix on {key!r}): pass units=."
+        )
+    if fps is None and "fps" in data:
+        value = float(_meta(data["fps"]))
+        fps = value if np.isfinite(value) else None
+    side = side or (str(_meta(data["side"])) if "side" in data else "right")
+    if order == "mp21" and "order" in data:
+        order = str(_meta(data["order"]))
+    times = data.get("times")
+    return _build(arr, path, units, fps, side, order, times=times)
+
+
+def _build(arr, path: Path, units, fps, side, order, times=None, notes=()) -> HandSequence:
+    try:
+        return HandSequence.from_array(
+            arr, units=units, fps=fps, side=side, order=order, times=times, source=str(path), notes=notes
+        )
+    except HandkinError as exc:
+        if str(path) in str(exc):
+            raise
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------- JSON
+
+
+def read_json(
+    path: str | os.PathLike, *, units: Any = None, fps: float | None = None, side: Any = None, order: Any = None
+) -> HandSequence:
+    """A JSON sequence as written by :func:`save` (``null`` = missing)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"cannot read {path} as JSON: {exc}") from exc
+    if not isinstance(data, Mapping) or "joints" not in data:
+        raise FileFormatError(
+            f"{path} is not a handkin sequence: expected a JSON object with 'joints' (and 'units', 'fps', 'side')."
+        )
+    if data.get("format", JSON_FORMAT) != JSON_FORMAT or data.get("version", JSON_VERSION) != JSON_VERSION:
+        raise FileFormatError(
+            f"{path} has format {data.get('format')!r} version {data.get('version')!r}; "
+            f"this handkin reads {JSON_FORMAT!r} version {JSON_VERSION}."
+        )
+    try:
+        arr = np.array(data["joints"], dtype=np.float64)  # None → nan
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"'joints' in {path} is not a (T, 21, 3) array of numbers: {exc}") from exc
+    arr = _joints_array(arr, path, "'joints'")
+    units = units if units is not None else data.get("units")
+    if units is None:
+        raise FileFormatError(f"{path} does not say its length unit ('units'): pass units=.")
+    fps = fps if fps is not None else data.get("fps")
+    return _build(
+        arr, path, units, fps, side or data.get("side", "right"), order or data.get("order", "mp21"), data.get("times")
+    )
+
+
+# ---------------------------------------------------------------------------------------------- CSV
+
+
+def csv_columns() -> list[str]:
+    """The 63 coordinate columns, ``wrist_x, wrist_y, wrist_z, thumb_cmc_x, …, little_tip_z``."""
+    return [f"{j.name}_{a}" for j in Joint for a in AXES]
+
+
+def to_csv(sequence: HandSequence) -> str:
+    """The sequence as CSV text (exact: 17 significant digits; empty cells for missing values)."""
+    buf = io.StringIO()
+    buf.write(f"# units: {sequence.units.value}\n# side: {sequence.side.value}\n")
+    if sequence.fps is not None:
+        buf.write(f"# fps: {sequence.fps!r}\n")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["frame", "time", *csv_columns()])
+    flat = sequence.joints.reshape(len(sequence), -1)
+    for i, (t, row) in enumerate(zip(sequence.times, flat, strict=True)):
+        writer.writerow([i, repr(float(t)), *("" if not np.isfinite(v) else repr(float(v)) for v in row)])
+    return buf.getvalue()
+
+
+def _column_joint(name: str) -> tuple[int, int] | None:
+    """``"index_tip_x"`` → (joint index, axis); None for non-coordinate columns."""
+    stem, _, axis = name.strip().lower().rpartition("_")
+    if axis not in AXES or not stem:
+        return None
+    try:
+        return int(anatomy.joint(stem)), AXES.index(axis)
+    except HandkinError:
+        return None
+
+
+def read_csv(path: str | os.PathLike, *, units: Any = None, fps: float | None = None, side: Any = None):
+    """One row per frame with named columns (``index_tip_x`` …), optional ``time`` (s) and ``frame``;
+    ``# units: mm`` / ``# fps: 30`` / ``# side: left`` comment lines. Empty or ``nan`` cells are masked."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"cannot read {path} as CSV text: {exc}") from exc
+    meta = {}
+    body = []
+    for line in lines:
+        if line.startswith("#"):
+            k, sep, v = line[1:].partition(":")
+            if sep:
+                meta[k.strip().lower()] = v.strip()
+        elif line.strip():
+            body.append(line)
+    if not body:
+        raise FileFormatError(f"{path} has no header row.")
+    rows = list(csv.reader(body))
+    header = [h.strip() for h in rows[0]]
+    columns: dict[tuple[int, int], int] = {}
+    for c, name in enumerate(header):
+        ja = _column_joint(name)
+        if ja is not None:
+            if ja in columns:
+                raise FileFormatError(f"{path}: column {name!r} repeats joint coordinate {header[columns[ja]]!r}.")
+            columns[ja] = c
+    missing = [f"{Joint(j).name}_{AXES[a]}" for j in range(NUM_JOINTS) for a in range(3) if (j, a) not in columns]
+    if missing:
+        raise FileFormatError(
+            f"{path} lacks the column(s) {', '.join(missing[:6])}{' …' if len(missing) > 6 else ''} "
+            f"({len(missing)} of 63 joint coordinates missing); expected names like 'index_tip_x' (MP21 joint names)."
+        )
+    data = rows[1:]
+    arr = np.full((len(data), NUM_JOINTS, 3), np.nan)
+    times = None
+    tcol = header.index("time") if "time" in header else None
+    if tcol is not None:
+        times = np.empty(len(data))
+    for r, row in enumerate(data):
+        if len(row) != len(header):
+            raise FileFormatError(f"{path}, data row {r + 1}: {len(row)} cells, the header has {len(header)}.")
+        for (j, a), c in columns.items():
+            cell = row[c].strip()
+            if cell:
+                try:
+                    arr[r, j, a] = float(cell)
+                except ValueError:
+                    raise FileFormatError(
+                        f"{path}, data row {r + 1}, column {header[c]!r}: {cell!r} is not a number."
+                    ) from None
+        if times is not None:
+            try:
+                times[r] = float(row[tcol])
+            except ValueError:
+                raise FileFormatError(
+                    f"{path}, data row {r + 1}, column 'time': {row[tcol]!r} is not a number."
+                ) from None
+    units = units if units is not None else meta.get("units")
+    if units is None:
+        raise FileFormatError(f"{path} does not say its length unit (no '# units: mm' line): pass units=.")
+    if fps is None and meta.get("fps"):
+        fps = float(meta["fps"])
+    return _build(arr, path, parse_units(units), fps, side or meta.get("side", "right"), "mp21", times=times)
+
+
+# ---------------------------------------------------------------------------------------------- C3D
+
+#: Default C3D marker label for each joint: the joint's own name (case and separators ignored).
+#: Pass ``markers={"wrist": "RWRA", "index_tip": "RIF3", …}`` for a lab's marker set.
+DEFAULT_C3D_MARKERS: dict[str, str] = {j.name: j.name for j in Joint}
+
+_C3D_UNITS = {"mm": "mm", "cm": "cm", "m": "m"}
+
+
+def _norm_label(label: str) -> str:
+    return "".join(ch for ch in label.lower() if ch.isalnum())
+
+
+def read_c3d(
+    path: str | os.PathLike,
+    *,
+    markers: Mapping[str, str] | None = None,
+    units: Any = None,
+    fps: float | None = None,
+    side: Any = None,
+) -> HandSequence:
+    """Marker trajectories from a C3D file (needs ``pip install ezc3d``).
+
+    ``markers`` maps each of the 21 joint names to a marker label (default :data:`DEFAULT_C3D_MARKERS`:
+    a marker named like the joint; labels compare case- and separator-insensitively, so ``"Index-Tip"``
+    matches ``index_tip``). Units come from ``POINT:UNITS``, fps from ``POINT:RATE``. Gaps (zero or NaN
+    residuals / coordinates) are masked. A marker that is not in the file raises, naming it.
+    """
+    try:
+        import ezc3d
+    except ImportError as exc:
+        raise ImportError(
+            f"reading C3D files ({path}) needs the ezc3d package: pip install ezc3d (or 'handkin[c3d]')."
+        ) from exc
+    path = Path(path)
+    try:
+        c3d = ezc3d.c3d(str(path))
+    except Exception as exc:  # ezc3d raises plain RuntimeErrors
+        raise FileFormatError(f"cannot read {path} as C3D: {exc}") from exc
+    params = c3d["parameters"]["POINT"]
+    labels = list(params["LABELS"]["value"])
+    lookup = {_norm_label(lab): i for i, lab in enumerate(labels)}
+    mapping = dict(DEFAULT_C3D_MARKERS)
+    for joint_name, label in (markers or {}).items():
+        mapping[anatomy.joint(joint_name).name] = label
+    points = np.asarray(c3d["data"]["points"], dtype=np.float64)  # (4, n_markers, T)
+    arr = np.empty((points.shape[2], NUM_JOINTS, 3))
+    absent = []
+    for j in Joint:
+        label = mapping[j.name]
+        i = lookup.get(_norm_label(label))
+        if i is None:
+            absent.append(f"{j.name} → {label!r}")
+            continue
+        arr[:, j] = points[:3, i].T
+    if absent:
+        raise FileFormatError(
+            f"{path} has no marker for {', '.join(absent)}; its markers are {', '.join(labels)}. "
+            "Pass markers={joint: label, …} to map them."
+        )
+    residuals = c3d["data"].get("meta_points", {}).get("residuals")
+    if residuals is not None:
+        res = np.asarray(residuals, dtype=np.float64)[0]  # (n_markers, T); < 0 marks a gap
+        idx = [lookup[_norm_label(mapping[j.name])] for j in Joint]
+        arr[(res[idx].T < 0)] = np.nan
+    if units is None:
+        raw = params.get("UNITS", {}).get("value", ["mm"])
+        units = _C3D_UNITS.get(str(raw[0]).strip().lower() if len(raw) else "mm")
+        if units is None:
+            raise FileFormatError(f"{path} has POINT:UNITS {raw!r}; pass units=.")
+    if fps is None:
+        fps = float(np.asarray(params["RATE"]["value"]).ravel()[0])
+    return _build(arr, path, units, fps, side or "right", "mp21")
+
+
+__all__ = [
+    "load",
+    "save",
+    "read_npy",
+    "read_npz",
+    "read_json",
+    "read_csv",
+    "read_c3d",
+    "to_csv",
+    "csv_columns",
+    "DEFAULT_C3D_MARKERS",
+    "FORMATS",
+]

@@ -1,0 +1,347 @@
+"""MediaPipe hand landmarks into handkin: live results and saved dumps.
+
+MediaPipe's 21 hand landmarks are in MP21 order already. Two kinds:
+
+* **world** landmarks — metres, origin near the hand's centre: real 3D, used by default;
+* **image** landmarks — x, y normalised by the image width and height, z a relative depth on the
+  scale of x. They become pixels with the image size (x·W, y·H, z·W) and are then normalised per
+  frame to ``ref`` units (wrist→middle_mcp = 1), since their scale is not a length.
+
+**Handedness caveat.** MediaPipe assumes a mirrored (selfie) image: on an ordinary, un-mirrored
+photo or video, a right hand is reported as ``"Left"``. The readers here take ``mirrored`` — whether
+the image fed to MediaPipe was mirrored — and default to ``False`` (ordinary camera images), so the
+reported label is **swapped**; pass ``mirrored=True`` for selfie-view input. The label is not reliable
+across pipelines (the same video gives "Left" in one and "Right" in another), so by default
+(``handedness="auto"``) each frame's side is taken from its **geometry** where that is clear — fingers
+flex towards the palm, so measured as the wrong side the PIP/DIP flexions come out negative — and from
+the label only for flat hands; a note reports every disagreement. ``handedness="label"`` uses the label
+only. The landmark geometry itself is never changed, except that in a collection with both sides the
+minority side's frames are mirrored (x → −x) into the majority side, with a note.
+
+Readers:
+
+* :func:`hands_from_result` — a live result, Tasks API (``HandLandmarkerResult``: ``hand_landmarks``,
+  ``hand_world_landmarks``, ``handedness``) or legacy ``mp.solutions.hands`` (``multi_hand_landmarks``,
+  ``multi_hand_world_landmarks``, ``multi_handedness``);
+* :func:`sequence_from_results` — one result per video frame → :class:`~handkin.io.HandSequence`
+  (frames without a hand are masked);
+* :func:`load_mediapipe` — saved dumps: an NPZ with ``world_landmarks_m`` / ``landmarks_norm`` /
+  ``handedness`` / ``image_size`` (one hand per frame), or a JSON object mapping names to
+  ``{"landmarks", "world_landmarks", "handedness"}`` or ``{"landmarks_norm", "world_landmarks_m",
+  "handedness", "image_size"}`` (one entry per image, the first hand of each).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+
+from ..anatomy import NUM_JOINTS
+from ..errors import FileFormatError
+from .sequence import HandSequence
+
+Kind = Literal["world", "image"]
+
+
+class DetectedHand(NamedTuple):
+    """One hand of a MediaPipe result."""
+
+    joints: np.ndarray
+    """``(21, 3)``: metres (world) or pixels (image, when the image size is known; else normalised)."""
+    side: str
+    """The actual side (``"right"``/``"left"``) after the mirroring rule, or ``"unknown"``."""
+    label: str
+    """MediaPipe's own label (``"Left"``/``"Right"``), as reported."""
+    score: float
+    """MediaPipe's handedness score (nan if absent)."""
+
+
+def actual_side(label: str | None, mirrored: bool = False) -> str:
+    """MediaPipe's handedness ``label`` as the real side: swapped unless the input image was ``mirrored``."""
+    if not label:
+        return "unknown"
+    s = str(label).strip().lower()
+    if s not in ("left", "right"):
+        return "unknown"
+    if mirrored:
+        return s
+    return "left" if s == "right" else "right"
+
+
+def _points(landmarks: Any) -> np.ndarray:
+    items = getattr(landmarks, "landmark", landmarks)  # legacy LandmarkList has .landmark
+    arr = np.array([[p.x, p.y, p.z] for p in items], dtype=np.float64)
+    if arr.shape != (NUM_JOINTS, 3):
+        raise FileFormatError(f"a MediaPipe hand has 21 landmarks, got {arr.shape[0]}.")
+    return arr
+
+
+def _label(handedness: Any) -> tuple[str, float]:
+    if handedness is None:
+        return "", float("nan")
+    if hasattr(handedness, "classification"):  # legacy ClassificationList
+        handedness = handedness.classification
+    first = handedness[0] if isinstance(handedness, Sequence) or hasattr(handedness, "__getitem__") else handedness
+    name = getattr(first, "category_name", None) or getattr(first, "label", None) or getattr(first, "display_name", "")
+    return str(name), float(getattr(first, "score", float("nan")))
+
+
+def image_to_pixels(landmarks: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
+    """Normalised image landmarks ``(..., 21, 3)`` → pixels: (x·W, y·H, z·W); ``image_size`` = (W, H)."""
+    w, h = (float(v) for v in image_size)
+    return np.asarray(landmarks, dtype=np.float64) * np.array([w, h, w])
+
+
+def hands_from_result(
+    result: Any, kind: Kind = "world", *, image_size: Sequence[int] | None = None, mirrored: bool = False
+) -> list[DetectedHand]:
+    """Every hand of one MediaPipe result (Tasks ``HandLandmarkerResult`` or legacy ``solutions.hands``)."""
+    if kind not in ("world", "image"):
+        raise ValueError(f"kind must be 'world' or 'image', got {kind!r}.")
+    if hasattr(result, "hand_landmarks") or hasattr(result, "hand_world_landmarks"):  # Tasks API
+        lists = result.hand_world_landmarks if kind == "world" else result.hand_landmarks
+        handedness = list(getattr(result, "handedness", None) or [])
+    elif hasattr(result, "multi_hand_landmarks"):  # legacy solutions.hands
+        lists = result.multi_hand_world_landmarks if kind == "world" else result.multi_hand_landmarks
+        handedness = list(getattr(result, "multi_handedness", None) or [])
+    else:
+        raise FileFormatError(
+            f"not a MediaPipe hands result: {type(result).__name__} has neither hand_landmarks (Tasks API) "
+            "nor multi_hand_landmarks (solutions.hands)."
+        )
+    out = []
+    for i, lm in enumerate(lists or []):
+        pts = _points(lm)
+        if kind == "image" and image_size is not None:
+            pts = image_to_pixels(pts, image_size)
+        label, score = _label(handedness[i] if i < len(handedness) else None)
+        out.append(DetectedHand(pts, actual_side(label, mirrored), label, score))
+    return out
+
+
+def _majority_side(sides: Sequence[str], source: str) -> tuple[str, list[str]]:
+    known = [s for s in sides if s in ("left", "right")]
+    if not known:
+        return "right", [f"{source}: no handedness reported; assumed a right hand."]
+    counts = Counter(known)
+    side = counts.most_common(1)[0][0]
+    notes = []
+    if len(counts) > 1:
+        other = [i for i, s in enumerate(sides) if s in ("left", "right") and s != side]
+        notes.append(
+            f"{source}: handedness is {side} in most frames but the other side in {len(other)} frame(s) "
+            f"(first: {other[:5]}); those frames are mirrored (x → −x) into {side} hands."
+        )
+    return side, notes
+
+
+#: Median PIP/DIP flexion (degrees) beyond which a frame's geometry decides its side (see :func:`geometry_sides`).
+GEOMETRY_THRESHOLD_DEG = 5.0
+
+
+def geometry_sides(joints: np.ndarray, threshold_deg: float = GEOMETRY_THRESHOLD_DEG) -> np.ndarray:
+    """Per frame ``(T,)`` the side the geometry says: ``"right"``, ``"left"`` or ``"unknown"``.
+
+    Measured as a right hand, a right hand's PIP and DIP joints flex forwards (positive); a left hand's come
+    out mirrored (negative). A frame whose median PIP/DIP flexion lies within ±``threshold_deg`` (a flat
+    hand), or that has missing joints, is ``"unknown"``.
+    """
+    from ..anatomy import AngleJoint
+    from ..skeleton import HandSkeleton
+
+    joints = np.asarray(joints, dtype=np.float64).reshape(-1, NUM_JOINTS, 3)
+    out = np.full(len(joints), "unknown", dtype=object)
+    ok = np.isfinite(joints).all(axis=(1, 2))
+    if not ok.any():
+        return out
+    angles = np.asarray(HandSkeleton.unchecked(joints[ok], units="ref").joint_angles)
+    cols = [int(AngleJoint[f"{f}_{j}"]) for f in ("index", "middle", "ring", "little") for j in ("pip", "dip")]
+    median = np.degrees(np.median(angles[:, cols, 0], axis=1))
+    out[ok] = np.where(median > threshold_deg, "right", np.where(median < -threshold_deg, "left", "unknown"))
+    return out
+
+
+def _to_sequence(
+    joints: np.ndarray,
+    sides: Sequence[str],
+    kind: Kind,
+    fps: float | None,
+    source: str,
+    pixels: bool,
+    notes=(),
+    handedness: str = "auto",
+) -> HandSequence:
+    sides = list(sides)
+    notes = list(notes)
+    if handedness == "auto":  # the geometry decides which way the labels are meant
+        geometry = geometry_sides(joints)
+        known = [(g, s) for g, s in zip(geometry, sides, strict=True) if g != "unknown" and s != "unknown"]
+        flipped = sum(g != s for g, s in known)
+        if known and flipped > len(known) / 2:
+            notes.append(
+                f"{source}: the reported handedness disagrees with the geometry (fingers flexing forwards) in "
+                f"{flipped} of {len(known)} frame(s): the labels are read the other way round."
+            )
+            swap = {"left": "right", "right": "left"}
+            sides = [swap.get(s, s) for s in sides]
+        unlabelled = [i for i, s in enumerate(sides) if s == "unknown" and geometry[i] != "unknown"]
+        for i in unlabelled:  # no label: the geometry where it is clear
+            sides[i] = geometry[i]
+    side, side_notes = _majority_side(sides, source)
+    notes += side_notes
+    other = np.array([s in ("left", "right") and s != side for s in sides], dtype=bool)
+    if other.any():  # a hand of the other side, mirrored so that every frame is a `side` hand
+        joints = joints.copy()
+        joints[other, :, 0] *= -1
+    units = "m"
+    if kind == "image":
+        if not pixels:
+            raise FileFormatError(
+                f"{source}: image landmarks are normalised by the image width and height; pass image_size=(W, H) "
+                "to undo that (angles would be distorted by the aspect ratio otherwise), or use kind='world'."
+            )
+        units = "ref"
+        ref = np.linalg.norm(joints[:, 9] - joints[:, 0], axis=-1)
+        joints = joints / np.where(ref > 0, ref, np.nan)[:, None, None]
+    return HandSequence.from_array(joints, units=units, fps=fps, side=side, source=source, notes=tuple(notes))
+
+
+def sequence_from_results(
+    results: Sequence[Any],
+    fps: float | None = None,
+    kind: Kind = "world",
+    *,
+    image_size: Sequence[int] | None = None,
+    mirrored: bool = False,
+    handedness: Literal["auto", "label"] = "auto",
+    source: str = "mediapipe",
+) -> HandSequence:
+    """One MediaPipe result per frame → a sequence of the first detected hand; frames without a hand are masked.
+
+    ``handedness="auto"``: each frame's side from its geometry where clear (:func:`geometry_sides`), else from
+    MediaPipe's label (swapped unless ``mirrored``); ``"label"``: from the label only."""
+    joints = np.full((len(results), NUM_JOINTS, 3), np.nan)
+    sides = []
+    for t, res in enumerate(results):
+        hands = hands_from_result(res, kind, image_size=image_size, mirrored=mirrored)
+        if hands:
+            joints[t] = hands[0].joints
+            sides.append(hands[0].side)
+        else:
+            sides.append("unknown")
+    return _to_sequence(joints, sides, kind, fps, source, pixels=image_size is not None, handedness=handedness)
+
+
+def is_mediapipe_file(path: str | os.PathLike) -> bool:
+    """True for the MediaPipe dumps :func:`load_mediapipe` reads."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                return "world_landmarks_m" in data.files or "landmarks_norm" in data.files
+        if path.suffix.lower() == ".json":
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return (
+                isinstance(data, dict)
+                and "joints" not in data
+                and bool(data)
+                and all(isinstance(v, dict) and ("landmarks" in v or "landmarks_norm" in v) for v in data.values())
+            )
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def load_mediapipe(
+    path: str | os.PathLike,
+    kind: Kind = "world",
+    *,
+    fps: float | None = None,
+    image_size: Sequence[int] | None = None,
+    mirrored: bool = False,
+    handedness: Literal["auto", "label"] = "auto",
+) -> HandSequence:
+    """A saved MediaPipe dump (see the module docs) as a sequence; entries without the requested landmarks
+    are masked and reported. ``mirrored``: whether MediaPipe saw mirrored images (default no: labels swapped);
+    ``handedness``: as in :func:`sequence_from_results`."""
+    path = Path(path)
+    if kind not in ("world", "image"):
+        raise ValueError(f"kind must be 'world' or 'image', got {kind!r}.")
+    source = str(path)
+    if path.suffix.lower() == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            key = "world_landmarks_m" if kind == "world" else "landmarks_norm"
+            if key not in data.files:
+                raise FileFormatError(f"{path} has no {key!r} array (it holds {', '.join(data.files)}).")
+            joints = np.asarray(data[key], dtype=np.float64)
+            labels = [str(s) for s in data["handedness"]] if "handedness" in data.files else [""] * len(joints)
+            if image_size is None and "image_size" in data.files:
+                image_size = tuple(int(v) for v in data["image_size"])
+            if fps is None and "fps" in data.files:
+                fps = float(data["fps"])
+        if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
+            raise FileFormatError(f"{key!r} in {path} has shape {joints.shape}; expected (T, 21, 3).")
+        if kind == "image" and image_size is not None:
+            joints = image_to_pixels(joints, image_size)
+        sides = [actual_side(lab, mirrored) for lab in labels]
+        return _to_sequence(joints, sides, kind, fps, source, pixels=image_size is not None, handedness=handedness)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FileFormatError(f"cannot read {path} as JSON: {exc}") from exc
+    if not isinstance(data, dict) or not data:
+        raise FileFormatError(f"{path} is not a MediaPipe dump (a JSON object of named results).")
+    names = list(data)
+    joints = np.full((len(names), NUM_JOINTS, 3), np.nan)
+    sides, absent = [], []
+    pixels = True
+    for t, name in enumerate(names):
+        entry = data[name]
+        key = ("world_landmarks_m", "world_landmarks") if kind == "world" else ("landmarks_norm", "landmarks")
+        raw = next((entry[k] for k in key if entry.get(k) is not None), None)
+        arr = np.asarray(raw if raw is not None else [], dtype=np.float64)
+        if arr.ndim == 3:  # several hands per image: the first
+            arr = arr[0] if len(arr) else np.empty((0, 3))
+        labels = entry.get("handedness") or []
+        first = labels[0] if labels else ""
+        label = first[0] if isinstance(first, (list, tuple)) else first
+        if arr.shape != (NUM_JOINTS, 3):
+            absent.append(name)
+            sides.append("unknown")
+            continue
+        if kind == "image":
+            size = entry.get("image_size") or image_size
+            if size is None:
+                pixels = False
+            else:
+                arr = image_to_pixels(arr, size)
+        joints[t] = arr
+        sides.append(actual_side(label, mirrored))
+    notes: list[str] = []
+    if absent:
+        notes.append(f"{path}: {len(absent)} entr(y/ies) without {kind} landmarks masked: {', '.join(absent)}.")
+    return _to_sequence(joints, sides, kind, fps, source, pixels=pixels, notes=notes, handedness=handedness)
+
+
+def frame_names(path: str | os.PathLike) -> list[str]:
+    """The entry names of a MediaPipe JSON dump, in the order :func:`load_mediapipe` makes them frames."""
+    return list(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+__all__ = [
+    "DetectedHand",
+    "actual_side",
+    "hands_from_result",
+    "sequence_from_results",
+    "load_mediapipe",
+    "is_mediapipe_file",
+    "image_to_pixels",
+    "frame_names",
+    "geometry_sides",
+]
