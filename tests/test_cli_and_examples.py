@@ -284,3 +284,10 @@ def test_docs_build_strict(tmp_path):
     assert (tmp_path / "site" / "analysis" / "index.html").exists() and (
         tmp_path / "site" / "cli" / "index.html"
     ).exists()
+
+
+def test_train_tiny_example(tmp_path):
+    pytest.importorskip("torchvision")
+    out = run_example("train_tiny.py", "--out", str(tmp_path / "run"), "--steps", "4")
+    assert "(4 steps)" in out and "validation: epe_mm" in out and "one prediction: 2D error" in out
+    assert (tmp_path / "run" / "last.pt").exists()
