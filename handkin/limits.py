@@ -23,7 +23,6 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,6 +34,7 @@ from . import anatomy
 from .anatomy import AngleJoint, Bone, Finger, Side
 from .backend import to_numpy
 from .errors import HandkinError, LimitsError, ShapeError, UnitsError
+from .files import atomic_write
 from .hull import box_polygon, fit_polygon, polygon_area, validate_polygon
 from .skeleton import HandSkeleton
 from .units import DEFAULT_REFERENCE_BONE, Units, scale_factor
@@ -582,18 +582,10 @@ class JointLimits(HandkinModel):
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
         """Write as JSON (atomically: a temporary file renamed into place). Returns the path."""
-        path = Path(path)
         text = self.model_dump_json(indent=2)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        with atomic_write(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> JointLimits:

@@ -62,3 +62,17 @@ def test_namespace_and_conversions():
             backend.namespace(np.zeros(3), torch.zeros(3))
         assert backend.as_float_array(torch.arange(3)).dtype == torch.get_default_dtype()
         assert backend.to_torch(np.zeros(3, np.float32)).dtype == torch.float32
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    from handkin.files import atomic_write
+
+    path = tmp_path / "sub" / "out.txt"
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write("first")
+    assert path.read_text() == "first"
+    with pytest.raises(RuntimeError), atomic_write(path, "w", encoding="utf-8") as f:
+        f.write("second, half written")
+        raise RuntimeError("crash mid-write")
+    assert path.read_text() == "first"
+    assert [p.name for p in path.parent.iterdir()] == ["out.txt"]  # no temporary file left behind

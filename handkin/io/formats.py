@@ -33,6 +33,7 @@ import numpy as np
 from .. import anatomy
 from ..anatomy import NUM_JOINTS, Joint
 from ..errors import FileFormatError, HandkinError
+from ..files import atomic_write
 from ..units import units as parse_units
 from .sequence import HandSequence
 
@@ -104,19 +105,20 @@ def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21"
     """Write ``sequence`` to ``path`` (format from the suffix; C3D is read-only). Returns the path."""
     path = Path(path)
     suffix = _suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".npz":
-        np.savez(
-            path,
-            joints=sequence.to_order(order),
-            fps=np.nan if sequence.fps is None else sequence.fps,
-            units=sequence.units.value,
-            side=sequence.side.value,
-            order=str(order),
-            times=sequence.times,
-        )
+        with atomic_write(path) as f:
+            np.savez(
+                f,
+                joints=sequence.to_order(order),
+                fps=np.nan if sequence.fps is None else sequence.fps,
+                units=sequence.units.value,
+                side=sequence.side.value,
+                order=str(order),
+                times=sequence.times,
+            )
     elif suffix == ".npy":
-        np.save(path, sequence.to_order(order))
+        with atomic_write(path) as f:
+            np.save(f, sequence.to_order(order))
     elif suffix == ".json":
         joints = sequence.to_order(order)
         data = {
@@ -129,9 +131,11 @@ def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21"
             "times": sequence.times.tolist(),
             "joints": np.where(np.isfinite(joints), joints, None).tolist(),
         }
-        path.write_text(json.dumps(data), encoding="utf-8")
+        with atomic_write(path, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data))
     elif suffix == ".csv":
-        path.write_text(to_csv(sequence), encoding="utf-8")
+        with atomic_write(path, "w", encoding="utf-8") as f:
+            f.write(to_csv(sequence))
     else:
         raise FileFormatError(f"cannot write {path}: C3D files are read-only in handkin; save as .npz or .csv.")
     return path

@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from handkin import camera
 from handkin.anatomy import ANGLE_BONES, ROOT_BONES, Bone, Finger, Joint
+from handkin.files import atomic_write
 from handkin.hull import contains
 from handkin.hull import project as project_into_polygons
 from handkin.limits import JointLimits
@@ -1169,21 +1169,15 @@ class SyntheticHands(torch.utils.data.Dataset):
             "config": self.config.model_dump(mode="json"),
             "limits": json.loads(self.limits.model_dump_json()),
         }
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(
-                    f,
-                    images=self.images,
-                    joints=self.joints,
-                    K=self.K,
-                    has_3d=self.has_3d,
-                    meta=np.array(json.dumps(meta)),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as f:
+            np.savez(
+                f,
+                images=self.images,
+                joints=self.joints,
+                K=self.K,
+                has_3d=self.has_3d,
+                meta=np.array(json.dumps(meta)),
+            )
         return path
 
     @classmethod
