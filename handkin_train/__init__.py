@@ -7,9 +7,10 @@ Spurr et al., "Weakly Supervised 3D Hand Pose Estimation via Biomechanical Const
 * :mod:`~handkin_train.config` — the run configuration (YAML), paper schedule by default;
 * :mod:`~handkin_train.model` — ResNet → 2.5D pose → Z_root (quadratic + refinement MLP) → 3D joints;
 * :mod:`~handkin_train.objective` — Eq. 10: masked L1 terms + handkin's BMC loss;
-* :mod:`~handkin_train.data` — built-in synthetic hands (rendered, exact labels, any sample 2D-only);
+* :mod:`~handkin_train.data` — built-in synthetic hands; FreiHAND/RHD/HO-3D/InterHand/folder readers, crops,
+  augmentation, the prepared cache, weak labels and mixing;
 * :mod:`~handkin_train.engine` — training/evaluation loops, AMP, DDP, atomic checkpoints, exact resume;
-* :mod:`~handkin_train.cli` — ``handkin-train fit | evaluate | predict``.
+* :mod:`~handkin_train.cli` — ``handkin-train fit | evaluate | predict | prepare``.
 """
 
 from .config import ConfigError, TrainConfig

@@ -1,4 +1,5 @@
-"""The ``handkin-train`` command: ``fit CONFIG``, ``evaluate CHECKPOINT``, ``predict CHECKPOINT IMAGES -o OUT``.
+"""The ``handkin-train`` command: ``fit CONFIG``, ``evaluate CHECKPOINT``, ``predict CHECKPOINT IMAGES -o OUT``,
+``prepare DATASET PATH -o CACHE``.
 
 Multi-GPU: ``torchrun --nproc_per_node=4 -m handkin_train fit run.yaml`` (one process per GPU).
 """
@@ -127,6 +128,37 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prepare(args: argparse.Namespace) -> int:
+    import time
+
+    from .data.cache import prepare_dataset, read_manifest
+
+    t0 = time.perf_counter()
+    options = {"split": args.split, "images": args.images, "versions": args.versions}
+    out = prepare_dataset(
+        args.dataset,
+        args.path,
+        args.output,
+        args.image_size,
+        args.pad,
+        args.context,
+        if_exists="overwrite" if args.overwrite else "error",
+        workers=args.workers,
+        progress=not args.quiet,
+        **options,
+    )
+    manifest = read_manifest(out)
+    has_3d = np.load(out / "has_3d.npy")
+    mirrored = np.load(out / "mirrored.npy")
+    size = sum(f.stat().st_size for f in out.iterdir())
+    print(
+        f"{manifest['count']} hands ({int(has_3d.sum())} with 3D labels, {int(mirrored.sum())} left hands mirrored) "
+        f"cropped to {manifest['stored_size']} px (training crops of {manifest['image_size']} px) in "
+        f"{time.perf_counter() - t0:.1f} s: {out} ({size / 2**20:.1f} MiB)"
+    )
+    return 0
+
+
 def nominal_focal(size: int) -> float:
     """The crop focal length (px) ``predict`` assumes without ``--focal``: the middle of the synthetic range."""
     from .data.synthetic import SyntheticConfig
@@ -165,6 +197,26 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--batch-size", type=int, default=16)
     pr.add_argument("--device", default="cpu")
     pr.set_defaults(run=_predict)
+    pp = sub.add_parser(
+        "prepare",
+        help="crop a dataset once into a memory-mapped cache for training (kind: prepared)",
+        description="Read DATASET at PATH (see docs/datasets.md for the layouts) and write hand crops at training "
+        "resolution plus label arrays into the folder OUTPUT (atomically). Train on it with "
+        "data.train: {kind: prepared, path: OUTPUT}.",
+    )
+    pp.add_argument("dataset", choices=["freihand", "rhd", "ho3d", "interhand", "folder"])
+    pp.add_argument("path", type=Path, help="the dataset's folder or annotation file")
+    pp.add_argument("-o", "--output", type=Path, required=True, help="cache folder to create")
+    pp.add_argument("--split", help="the dataset's split (FreiHAND/RHD: training|evaluation, HO-3D: train|evaluation)")
+    pp.add_argument("--images", type=Path, help="image folder (InterHand2.6M: images/<split>)")
+    pp.add_argument("--versions", help="FreiHAND colour versions, comma-separated (gs,hom,sample,auto; default all)")
+    pp.add_argument("--image-size", type=int, default=128, help="training crop side, pixels (default 128)")
+    pp.add_argument("--pad", type=float, default=1.4, help="crop side / hand box side (default 1.4)")
+    pp.add_argument("--context", type=float, default=1.25, help="stored crop / training crop (default 1.25)")
+    pp.add_argument("--workers", type=int, default=0, help="processes decoding images (default 0: this one)")
+    pp.add_argument("--overwrite", action="store_true", help="replace an existing cache")
+    pp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    pp.set_defaults(run=_prepare)
     return p
 
 

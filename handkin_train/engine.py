@@ -122,17 +122,51 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------- data
 def build_dataset(config: DatasetConfig, image_size: int, cache: Path | None = None, progress: bool = False) -> Dataset:
-    """The dataset a config section describes (synthetic hands at ``image_size``, generated or read from the cache)."""
+    """The dataset a config section describes, by ``config.kind``:
+
+    * ``synthetic`` — rendered hands at ``image_size`` (generated, or read from ``cache``);
+    * ``freihand`` / ``rhd`` / ``ho3d`` / ``interhand`` / ``folder`` — read from ``config.path`` and cropped once
+      into a prepared cache under ``cache`` (reused by later runs; in memory when ``cache`` is ``None``);
+    * ``prepared`` — a cache written by ``handkin-train prepare``;
+    * ``mix`` — its ``parts`` built the same way and drawn by ``ratios``.
+
+    Then ``subset`` / ``size`` select rows and ``weak_fraction`` / ``weak_count`` / ``labelled_3d`` mark 2D-only
+    samples (see :class:`~handkin_train.config.DatasetConfig`).
+    """
+    from .data.mix import MixedHands, apply_weak
+
+    if config.kind == "mix":
+        parts = [build_dataset(part, image_size, cache, progress) for part in config.parts]
+        return MixedHands(parts, config.ratios, config.size, config.seed)
+    if config.kind == "synthetic":
+        data = _synthetic_dataset(config, image_size, cache, progress)
+        if config.subset != (0.0, 1.0):
+            raise HandkinError("subset applies to datasets read from disk; give synthetic hands a size instead.")
+        if config.weak_count is not None or config.labelled_3d is not None:
+            apply_weak(data, count=config.weak_count, labelled_3d=config.labelled_3d, seed=config.seed)
+        return data
+    data = _prepared_dataset(config, image_size, cache, progress)
+    rows = _select_rows(data.group, config)
+    if len(rows) != len(data):
+        data = data.subset(rows)
+    apply_weak(
+        data, fraction=config.weak_fraction, count=config.weak_count, labelled_3d=config.labelled_3d, seed=config.seed
+    )
+    return data
+
+
+def _synthetic_dataset(config: DatasetConfig, image_size: int, cache: Path | None, progress: bool) -> Dataset:
     from .data.synthetic import SyntheticConfig, SyntheticHands
 
+    size = config.synthetic_size
     path = None
     if cache is not None:
-        name = f"synthetic_{image_size}px_{config.size}_seed{config.seed}_weak{config.weak_fraction:g}.npz"
+        name = f"synthetic_{image_size}px_{size}_seed{config.seed}_weak{config.weak_fraction:g}.npz"
         path = Path(cache) / name
         if path.exists():
             return SyntheticHands.load(path)
     data = SyntheticHands(
-        config.size,
+        size,
         seed=config.seed,
         config=SyntheticConfig(image_size=image_size),
         weak_fraction=config.weak_fraction,
@@ -141,6 +175,52 @@ def build_dataset(config: DatasetConfig, image_size: int, cache: Path | None = N
     if path is not None:
         data.save(path)
     return data
+
+
+def _prepared_dataset(config: DatasetConfig, image_size: int, cache: Path | None, progress: bool):
+    """A ``PreparedHands`` for a ``prepared`` config, or for a dataset read from disk (prepared on first use)."""
+    from .data.cache import PreparedHands, cache_name, prepare_dataset
+
+    augment = config.augment_config
+    if config.kind == "prepared":
+        return PreparedHands(config.path, image_size=image_size, augment=augment, seed=config.seed)
+    options = {"split": config.split, "images": config.images, "versions": config.versions}
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items() if v is not None}
+    if config.kind == "freihand" and "versions" in options:
+        options["versions"] = ",".join(options["versions"])
+    out = None
+    if cache is not None:
+        key = {"path": str(Path(config.path).resolve()), **options}
+        out = Path(cache) / cache_name(config.kind, key, image_size, config.pad, config.context)
+    prepared = prepare_dataset(
+        config.kind,
+        config.path,
+        out,
+        image_size,
+        config.pad,
+        config.context,
+        if_exists="keep",
+        progress=progress,
+        **options,
+    )
+    return PreparedHands(prepared, image_size=image_size, augment=augment, seed=config.seed)
+
+
+def _select_rows(group: np.ndarray, config: DatasetConfig) -> np.ndarray:
+    """Rows kept by ``subset`` (a fraction range of the groups, in order of first appearance) and ``size``
+    (a seeded random subset of those rows, in their order)."""
+    rows = np.arange(len(group))
+    lo, hi = config.subset
+    if (lo, hi) != (0.0, 1.0):
+        _, first = np.unique(group, return_index=True)
+        ordered = group[np.sort(first)]  # groups in order of first appearance
+        g = len(ordered)
+        keep = ordered[int(round(lo * g)) : int(round(hi * g))]
+        rows = rows[np.isin(group, keep)]
+    if config.size is not None and config.size < len(rows):
+        rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(0x5E1,)))
+        rows = np.sort(rng.choice(rows, config.size, replace=False))
+    return rows
 
 
 class EpochSampler(Sampler[int]):
@@ -312,8 +392,10 @@ class Trainer:
         if rt.distributed:
             ids = [rt.device.index] if rt.device.type == "cuda" else None
             self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        if c.runtime.compile:
+        self.loss_fn: nn.Module = self.objective
+        if c.runtime.compile:  # the BMC loss is ~3,600 small kernels eager: compiling fuses them too
             self.net = torch.compile(self.net)
+            self.loss_fn = torch.compile(self.objective)
         self.sampler = EpochSampler(len(self.train_set), c.runtime.seed, rt.rank, rt.world_size)
         self.epoch, self.step, self.step_in_epoch = 0, 0, 0
         self.best_metric = math.inf
@@ -356,7 +438,7 @@ class Trainer:
         b = to_device(batch, rt.device, c.runtime.channels_last)
         with rt.autocast():
             pred = self.net(b["image"], b["K"])
-        terms = self.objective(pred, b)
+        terms = self.loss_fn(pred, b)
         if not torch.isfinite(terms.total):
             raise TrainingDiverged(
                 f"the loss became {terms.total.item()} at epoch {self.epoch}, step {self.step} "
@@ -407,6 +489,8 @@ class Trainer:
         self.model.train()
         while self.epoch < c.optim.epochs:
             self.sampler.set_epoch(self.epoch, skip=self.step_in_epoch * c.data.batch_size)
+            if hasattr(self.train_set, "set_epoch"):  # per-epoch augmentation draws: resumes replay them too
+                self.train_set.set_epoch(self.epoch)
             loader = make_loader(self.train_set, self.sampler, c.data.batch_size, c.data.num_workers, rt.device, True)
             bar = tqdm(
                 loader,

@@ -86,6 +86,24 @@ class RootRefiner(nn.Module):
         return self.layers(x)[:, 0]
 
 
+def lift_25d(uv: Tensor, z_rel: Tensor, K: Tensor, refiner: RootRefiner | None = None) -> Prediction:
+    """The network head after the 2.5D regression: ``uv (B, 21, 2)`` px and ``z_rel (B, 21)`` → :class:`Prediction`.
+
+    Ẑ_root from the quadratic (:func:`handkin.camera.solve_root_depth`), plus the ``refiner``'s residual
+    (Eq. 8) when given; the 3D joints use Ẑ_root clamped to [:data:`Z_ROOT_RANGE`] reference lengths. No
+    gradient flows through Ẑ_root: the quadratic and the refiner see ``uv`` and ``z_rel`` detached, so
+    the refiner learns from L_Zroot alone and the joints pass gradients to ``uv`` and ``z_rel`` only.
+    Any regressor of the 2.5D pose can share it (:class:`HandPoseNet` does; so does the lifting network
+    of ``benchmarks/weak_supervision.py``).
+    """
+    root = camera.solve_root_depth(uv.detach(), z_rel.detach(), K)
+    z_root = root.z_root
+    if refiner is not None:
+        z_root = z_root + refiner(z_rel.detach(), camera.rays(uv.detach(), K), root.z_root)
+    joints = camera.from_25d(uv, z_rel, K, z_root.clamp(*Z_ROOT_RANGE))
+    return Prediction(uv, z_rel, root.z_root, z_root, joints, root.valid)
+
+
 def _backbone(name: str) -> nn.Module:
     import torchvision
 
@@ -150,15 +168,8 @@ class HandPoseNet(nn.Module):
         out = self.backbone(self.normalise(images))
         with torch.autocast(device_type=images.device.type, enabled=False):
             out = out.float().view(-1, 21, 3)
-            K = K.float()
             uv = (out[..., :2] + 0.5) * self.config.image_size  # head output 0 = the crop centre
-            z_rel = out[..., 2]
-            root = camera.solve_root_depth(uv.detach(), z_rel.detach(), K)
-            z_root = root.z_root
-            if self.refiner is not None:
-                z_root = z_root + self.refiner(z_rel.detach(), camera.rays(uv.detach(), K), root.z_root)
-            joints = camera.from_25d(uv, z_rel, K, z_root.clamp(*Z_ROOT_RANGE))
-        return Prediction(uv, z_rel, root.z_root, z_root, joints, root.valid)
+            return lift_25d(uv, out[..., 2], K.float(), self.refiner)
 
 
-__all__ = ["HandPoseNet", "RootRefiner", "Prediction", "CheckpointError", "load_backbone_weights"]
+__all__ = ["HandPoseNet", "RootRefiner", "Prediction", "CheckpointError", "load_backbone_weights", "lift_25d"]

@@ -1,0 +1,683 @@
+"""The prepared cache: hand crops at training resolution in one memory-mapped uint8 array, labels beside it.
+
+:func:`prepare` reads every image once, crops the hand (left hands mirrored into right hands) with some
+context around it, and writes a folder::
+
+    manifest.json       format, version, sizes, crop settings, sources, array shapes and dtypes
+    images.npy          (N, S, S, 3) uint8, S = image_size + 2·margin (the context), hand box centred
+    K.npy               (N, 3, 3) float64   the stored crop's intrinsics
+    uv.npy              (N, 21, 2) float64  2D joints, stored-crop pixels
+    uv_visible.npy      (N, 21) bool
+    joints.npy          (N, 21, 3) float64  3D joints, mm, camera frame of the crop (mirrored for left hands)
+    has_2d.npy, has_3d.npy, mirrored.npy    (N,) bool
+    group.npy (N,) int64, source.npy (N,) int16, key.npy (N,) str   provenance
+    T.npy               (N, 3, 3) float64   original image pixels → stored-crop pixels (to map results back)
+    mean_rgb.npy        (N, 3) float32      each crop's mean colour (the contrast augmentation pivots on it)
+
+It is written into a temporary folder beside the target and renamed into place, so an interrupted run never
+leaves a half-written cache. :class:`PreparedHands` serves it to training without decoding a single JPEG:
+a batch is gathered from the memory map and warped in one go (scale, rotation about the optical axis,
+translation, colour — :mod:`.crops`), with labels and ``K`` transformed to match. Items have exactly the
+keys of :class:`~handkin_train.data.SyntheticHands` plus ``uv_visible``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from torch.utils.data._utils.collate import collate, default_collate_fn_map
+
+from handkin import camera
+
+from ..config import AugmentConfig
+from .crops import (
+    N_UNIFORMS,
+    crop_geometry,
+    hand_box,
+    identity_colour,
+    keyed_uniforms,
+    sample_augmentation,
+    warp_image,
+    warp_pil,
+    warp_torch,
+)
+from .readers import DatasetError, HandRecords, concat, read_dataset
+
+FORMAT = "handkin-prepared"
+CACHE_VERSION = 1
+MANIFEST = "manifest.json"
+LABELS = {
+    "K": np.float64,
+    "uv": np.float64,
+    "uv_visible": bool,
+    "joints": np.float64,
+    "has_2d": bool,
+    "has_3d": bool,
+    "mirrored": bool,
+    "group": np.int64,
+    "source": np.int16,
+    "key": str,
+    "T": np.float64,
+    "mean_rgb": np.float32,
+}
+
+
+def margin_for(image_size: int, context: float) -> int:
+    """Pixels kept on each side of the ``image_size`` crop for a ``context`` factor (stored side = size + 2·margin)."""
+    return int(round(image_size * (context - 1.0) / 2.0))
+
+
+# ------------------------------------------------------------------------------------------- prepare
+def crop_records(
+    records: HandRecords, image_size: int = 128, pad: float = 1.4, context: float = 1.25
+) -> tuple[Any, int]:
+    """The stored crops' geometry (:class:`~.crops.CropGeometry`, N rows) and the stored side ``S``: the hand
+    box × ``pad`` becomes the central ``image_size`` pixels, ``margin`` more on each side; left hands mirrored."""
+    m = margin_for(image_size, context)
+    stored = image_size + 2 * m
+    centre, side = hand_box(records.bbox, pad)
+    geom = crop_geometry(
+        records.K,
+        records.uv,
+        records.joints,
+        centre,
+        side * stored / image_size,
+        stored,
+        mirror=records.left,
+    )
+    return geom, stored
+
+
+def _open_image(path: str):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except FileNotFoundError:
+        raise DatasetError(f"image not found: {path}") from None
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DatasetError(f"cannot read image {path}: {exc}") from None
+
+
+def _fill(images_path: str, paths: Sequence[str], T: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
+    """Crop the images ``paths`` by ``T (len, 3, 3)`` into rows ``rows`` of the memory-mapped ``images_path``;
+    returns their mean colours ``(len, 3)``."""
+    images = np.load(images_path, mmap_mode="r+")
+    means = np.empty((len(rows), 3), dtype=np.float32)
+    last, img = None, None
+    for j, r in enumerate(rows):
+        if paths[j] != last:  # both hands of an image: open it once
+            img, last = _open_image(paths[j]), paths[j]
+        crop = warp_image(img, T[j], size)
+        images[r] = crop
+        means[j] = crop.reshape(-1, 3).mean(axis=0)
+    images.flush()
+    del images
+    return means
+
+
+def _fill_star(args):
+    return _fill(*args)
+
+
+def prepare(
+    records: HandRecords | Sequence[HandRecords],
+    out: str | os.PathLike | None,
+    image_size: int = 128,
+    pad: float = 1.4,
+    context: float = 1.25,
+    *,
+    if_exists: str = "error",
+    workers: int = 0,
+    progress: bool = False,
+    sources: Sequence[dict[str, Any]] | None = None,
+) -> Path | dict[str, np.ndarray]:
+    """Crop every hand of ``records`` once into a cache folder ``out`` (see the module docs) and return its path.
+
+    ``image_size``: training resolution; ``pad``: crop side over the hand box's larger side; ``context``: the
+    stored crops are this much larger (room for rotation and zooming out). ``if_exists``: ``"error"``,
+    ``"overwrite"`` or ``"keep"`` (leave an existing cache alone and return it). ``workers``: processes
+    decoding images (0: this one). ``sources``: provenance written into the manifest. ``out=None`` builds the
+    cache in memory and returns its arrays (for small sets; :class:`PreparedHands` takes them).
+    A missing or unreadable image raises :class:`DatasetError` naming it; nothing is left behind.
+    """
+    if if_exists not in ("error", "overwrite", "keep"):
+        raise ValueError(f"if_exists must be 'error', 'overwrite' or 'keep', got {if_exists!r}.")
+    parts = [records] if isinstance(records, HandRecords) else list(records)
+    source = np.concatenate([np.full(len(r), i, dtype=np.int16) for i, r in enumerate(parts)])
+    recs = parts[0] if len(parts) == 1 else concat(parts)
+    n = len(recs)
+    if n == 0:
+        raise DatasetError("prepare: the records hold no hands.")
+    target = None if out is None else Path(out)
+    if target is not None and target.exists():
+        if if_exists == "keep" and (target / MANIFEST).is_file():
+            return target
+        if if_exists == "error":
+            raise DatasetError(f"{target} exists already; remove it or prepare with overwrite.")
+    geom, stored = crop_records(recs, image_size, pad, context)
+    labels = {
+        "K": geom.K,
+        "uv": geom.uv,
+        "uv_visible": recs.uv_visible,
+        "joints": geom.joints,
+        "has_2d": recs.has_2d,
+        "has_3d": recs.has_3d,
+        "mirrored": recs.left,
+        "group": recs.group,
+        "source": source,
+        "key": recs.key,
+        "T": geom.T,
+    }
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": CACHE_VERSION,
+        "count": n,
+        "image_size": int(image_size),
+        "stored_size": int(stored),
+        "margin": margin_for(image_size, context),
+        "pad": float(pad),
+        "context": float(context),
+        "layout": "NHWC",
+        "sources": list(sources) if sources is not None else [{"name": r.name} for r in parts],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if target is None:
+        images = np.empty((n, stored, stored, 3), dtype=np.uint8)
+        means = np.empty((n, 3), dtype=np.float32)
+        for r in range(n):
+            crop = warp_image(_open_image(recs.image[r]), geom.T[r], stored)
+            images[r], means[r] = crop, crop.reshape(-1, 3).mean(axis=0)
+        labels["mean_rgb"] = means
+        return {
+            "manifest": manifest,
+            "images": images,
+            **{k: np.asarray(v, dtype=LABELS[k]) for k, v in labels.items()},
+        }
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        images_path = tmp / "images.npy"
+        np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8, shape=(n, stored, stored, 3)).flush()
+        chunks = [np.arange(i, min(i + 256, n)) for i in range(0, n, 256)]
+        jobs = [(str(images_path), recs.image[rows].tolist(), geom.T[rows], rows, stored) for rows in chunks]
+        bar = _progress(n, progress)
+        means = np.empty((n, 3), dtype=np.float32)
+        if workers > 0:
+            import multiprocessing
+
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for rows, m in zip(chunks, pool.imap(_fill_star, jobs), strict=True):
+                    means[rows] = m
+                    if bar is not None:
+                        bar.update(len(rows))
+        else:
+            for rows, job in zip(chunks, jobs, strict=True):
+                means[rows] = _fill(*job)
+                if bar is not None:
+                    bar.update(len(rows))
+        if bar is not None:
+            bar.close()
+        labels["mean_rgb"] = means
+        _write_arrays(tmp, manifest, labels)
+        _move_into_place(tmp, target, if_exists)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def save_prepared(arrays: dict[str, Any], out: str | os.PathLike, if_exists: str = "error") -> Path:
+    """Write a cache held in memory (what :func:`prepare` returns with ``out=None``) to the folder ``out``,
+    atomically (a temporary folder beside it, renamed into place)."""
+    target = Path(out)
+    if target.exists() and if_exists == "error":
+        raise DatasetError(f"{target} exists already; remove it or prepare with overwrite.")
+    if target.exists() and if_exists == "keep" and (target / MANIFEST).is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        _write_arrays(tmp, dict(arrays["manifest"]), {k: v for k, v in arrays.items() if k != "manifest"})
+        _move_into_place(tmp, target, if_exists)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _write_arrays(folder: Path, manifest: dict[str, Any], arrays: dict[str, Any]) -> None:
+    """Save ``arrays`` (``images`` already on disk when absent) and the manifest into ``folder``, fsynced."""
+    specs = {}
+    if "images" in arrays:
+        np.save(folder / "images.npy", np.asarray(arrays["images"], dtype=np.uint8), allow_pickle=False)
+    images = np.load(folder / "images.npy", mmap_mode="r")
+    specs["images"] = {"dtype": "uint8", "shape": list(images.shape)}
+    del images
+    for name, dtype in LABELS.items():
+        value = np.asarray(arrays[name], dtype=dtype)
+        np.save(folder / f"{name}.npy", value, allow_pickle=False)
+        specs[name] = {"dtype": str(value.dtype), "shape": list(value.shape)}
+    manifest["arrays"] = specs
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    for f in folder.iterdir():
+        with f.open("rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def _move_into_place(tmp: Path, target: Path, if_exists: str) -> None:
+    if not target.exists():
+        try:
+            os.replace(tmp, target)
+            return
+        except OSError:
+            if not target.exists():
+                raise
+    # the target appeared (another process prepared it too) or is to be overwritten
+    if if_exists == "keep" and (target / MANIFEST).is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    if if_exists == "error":
+        raise DatasetError(f"{target} exists already; remove it or prepare with overwrite.")
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, desc="prepare", unit="hand")
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of a prepared cache folder (checked: format, version, arrays present with their shapes)."""
+    folder = Path(path)
+    file = folder / MANIFEST
+    if not file.is_file():
+        raise DatasetError(f"{folder} is not a prepared cache: {file} not found (run handkin-train prepare).")
+    try:
+        manifest = json.loads(file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{file} is not a readable manifest: {exc}") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != CACHE_VERSION:
+        raise DatasetError(
+            f"{file}: format {manifest.get('format')!r} version {manifest.get('version')!r}; this code reads "
+            f"{FORMAT!r} version {CACHE_VERSION} (prepare the cache again)."
+        )
+    return manifest
+
+
+def _load_arrays(folder: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {}
+    for name, spec in manifest.get("arrays", {}).items():
+        file = folder / f"{name}.npy"
+        if not file.is_file():
+            raise DatasetError(f"prepared cache {folder}: {file.name} is missing.")
+        try:
+            arrays[name] = np.load(file, mmap_mode="r" if name == "images" else None, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"prepared cache {folder}: cannot read {file.name}: {exc}") from None
+        if list(arrays[name].shape) != list(spec["shape"]) or str(arrays[name].dtype) != spec["dtype"]:
+            raise DatasetError(
+                f"prepared cache {folder}: {file.name} is {arrays[name].dtype} {arrays[name].shape}, the manifest "
+                f"says {spec['dtype']} {tuple(spec['shape'])} (an interrupted copy?)."
+            )
+    missing = {"images", *LABELS} - set(arrays)
+    if missing:
+        raise DatasetError(f"prepared cache {folder}: manifest lists no {', '.join(sorted(missing))}.")
+    return arrays
+
+
+# ------------------------------------------------------------------------------------------- dataset
+class PreparedHands(Dataset):
+    """Training items from a prepared cache (a folder, or the arrays :func:`prepare` returns with ``out=None``).
+
+    ``image_size``: output side (default: the cache's). ``augment``: an :class:`AugmentConfig`, ``True`` for its
+    defaults, or ``False``/``None`` for the plain centred crop. Augmentation draws are keyed by
+    ``(seed, epoch, sample)`` (:func:`~.crops.keyed_uniforms`): call :meth:`set_epoch` each epoch for runs that
+    replay exactly; without it each batch draws a fresh key from torch's RNG (seeded per DataLoader worker).
+    ``rows``: a view of some of the cache's rows. Items: see :meth:`batch`.
+
+    The DataLoader fetches whole batches through ``__getitems__``: one gather from the memory map, one PIL warp
+    per image (C code) and vectorised labels — no per-sample Python beyond that.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike | dict[str, Any],
+        image_size: int | None = None,
+        augment: AugmentConfig | bool | None = None,
+        seed: int = 0,
+        rows: np.ndarray | None = None,
+    ) -> None:
+        if isinstance(source, dict):
+            self.path = None
+            manifest = source["manifest"]
+            arrays = source
+        else:
+            self.path = Path(source)
+            manifest = read_manifest(self.path)
+            arrays = _load_arrays(self.path, manifest)
+        self.manifest = manifest
+        self._arrays = {k: v for k, v in arrays.items() if k != "manifest"}
+        n = int(manifest["count"])
+        self.prepared_size = int(manifest["image_size"])
+        self.stored_size = int(manifest["stored_size"])
+        self.image_size = int(image_size or self.prepared_size)
+        if self.image_size != self.prepared_size:
+            import warnings
+
+            warnings.warn(
+                f"{self.path or 'the cache'} was prepared at {self.prepared_size} px and is served at "
+                f"{self.image_size} px: every batch is resampled (prepare it at the training size).",
+                stacklevel=2,
+            )
+        if isinstance(augment, bool) or augment is None:
+            augment = AugmentConfig(enabled=bool(augment))
+        self.augment = augment
+        self.seed = int(seed)
+        self.rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
+        if self.rows.size and (self.rows.min() < 0 or self.rows.max() >= n):
+            raise IndexError(f"rows out of range for a cache of {n} hands.")
+        self.has_3d = np.asarray(self._arrays["has_3d"])[self.rows].copy()
+        self._epoch: int | None = None
+        self._depth_labels()
+
+    # -- labels that augmentation does not change
+    def _depth_labels(self) -> None:
+        a = self._arrays
+        joints = np.asarray(a["joints"])
+        pose = camera.to_25d(joints, np.asarray(a["K"]))
+        s = np.asarray(pose.scale)
+        ok = s > 0
+        self._scale = np.where(ok, s, 0.0).astype(np.float32)
+        self._z_rel = np.where(ok[:, None], pose.z_rel, 0.0).astype(np.float32)
+        self._z_root = np.where(ok, pose.z_root / np.where(ok, s, 1.0), 0.0).astype(np.float32)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if self.path is not None:  # reopen the memory map in the worker instead of copying it
+            state["_arrays"] = {k: v for k, v in self._arrays.items() if k != "images"}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "images" not in self._arrays:
+            self._arrays["images"] = np.load(self.path / "images.npy", mmap_mode="r", allow_pickle=False)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path is not None else "in memory"
+        return (
+            f"PreparedHands({len(self)} hands, {self.image_size}px, {where}, augment={self.augment.enabled}, "
+            f"2D-only={int((~self.has_3d).sum())})"
+        )
+
+    @property
+    def group(self) -> np.ndarray:
+        """(len,) int64 annotation groups of the rows in this view."""
+        return np.asarray(self._arrays["group"])[self.rows]
+
+    @property
+    def key(self) -> np.ndarray:
+        return np.asarray(self._arrays["key"])[self.rows]
+
+    def array(self, name: str) -> np.ndarray:
+        """A stored label array (``"T"``, ``"mirrored"``, ``"source"`` …) for the rows of this view."""
+        return np.asarray(self._arrays[name])[self.rows]
+
+    @property
+    def _interpolation(self) -> str:
+        # augmentation: as configured; a plain resize to another size: bilinear
+        return self.augment.interpolation if self.augment.enabled else "bilinear"
+
+    def set_epoch(self, epoch: int) -> None:
+        """Key the augmentation draws by ``epoch`` (exactly reproducible runs, also across resumes)."""
+        self._epoch = int(epoch)
+
+    def subset(self, rows: Any) -> PreparedHands:
+        """A view of some of this view's rows (sharing the arrays; weak marks are kept)."""
+        idx = np.asarray(rows, dtype=np.int64)
+        view = object.__new__(PreparedHands)
+        view.__dict__.update(self.__dict__)
+        view.rows = self.rows[idx]
+        view.has_3d = self.has_3d[idx].copy()
+        return view
+
+    def mark_2d_only(self, indices_or_mask: Any) -> None:
+        """Mark rows of this view 2D-only (``has_3d`` False): integer indices or a boolean mask."""
+        sel = np.asarray(indices_or_mask)
+        if sel.dtype == bool and sel.shape != self.has_3d.shape:
+            raise ValueError(f"a mask must have shape {self.has_3d.shape}, got {sel.shape}.")
+        self.has_3d[sel] = False
+
+    # -- batches
+    def geometry(self, indices: Any, salt: int | None = None):
+        """The output crops' :class:`~.crops.CropGeometry` (stored crop → output) and colour maps ``(B, 3, 4)``
+        of view rows ``indices``; the identity augmentation when augmentation is off."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        rows = self.rows[idx]
+        a = self._arrays
+        b = len(rows)
+        c = (self.stored_size - 1) / 2.0
+        centre = np.full((b, 2), c)
+        side = np.full(b, float(self.prepared_size))
+        K, uv, joints = (np.asarray(a[k])[rows] for k in ("K", "uv", "joints"))
+        if self.augment.enabled:
+            salt = self._epoch if salt is None else salt
+            u = keyed_uniforms(self.seed, 0 if salt is None else salt, rows, N_UNIFORMS)
+            aug = sample_augmentation(self.augment, u, np.asarray(a["mean_rgb"])[rows])
+            geom = crop_geometry(
+                K, uv, joints, centre, side, self.image_size, angle=aug.angle, scale=aug.scale, shift=aug.shift
+            )
+            return geom, aug.colour
+        return crop_geometry(K, uv, joints, centre, side, self.image_size), None
+
+    def batch(self, indices: Any, salt: int | None = None, device: Any = None) -> dict[str, torch.Tensor]:
+        """A batch of view rows ``indices`` as tensors: ``image`` uint8 (B, 3, H, W); ``uv`` float32 (B, 21, 2)
+        crop px; ``z_rel`` float32 (B, 21); ``z_root`` float32 (B,) Z_root/s; ``scale`` float32 (B,) s mm
+        (wrist→middle_mcp); ``K`` float32 (B, 3, 3); ``joints`` float32 (B, 21, 3) camera mm; ``has_2d``,
+        ``has_3d`` bool (B,); ``uv_visible`` bool (B, 21). Right hands only (left ones were mirrored).
+
+        ``salt`` keys the augmentation (default: the epoch set by :meth:`set_epoch`, else a draw from torch's
+        RNG). ``device``: warp with ``torch.grid_sample`` on that device (e.g. ``"cuda"``; the tensors are
+        returned there) instead of PIL on the CPU.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"index out of range for {len(self)} samples.")
+        idx %= max(len(self), 1)
+        rows = self.rows[idx]
+        if self.augment.enabled and salt is None and self._epoch is None:
+            salt = int(torch.randint(0, 2**62, ()).item())
+        geom, colour = self.geometry(idx, salt)
+        images = self._arrays["images"]
+        m = (self.stored_size - self.image_size) // 2
+        plain = colour is None and self.image_size == self.prepared_size and self.stored_size - self.image_size == 2 * m
+        shared = device is None and torch.utils.data.get_worker_info() is not None  # hand over without a copy
+        if device is not None:
+            dev = torch.device(device)
+            src = torch.from_numpy(np.ascontiguousarray(images[rows])).to(dev)
+            if colour is None:
+                colour = identity_colour(len(rows))
+            image = warp_torch(src, geom.T, self.image_size, self._interpolation, colour)
+        else:
+            dev = None
+            size = self.image_size
+            image = _empty((len(rows), size, size, 3), torch.uint8, shared)
+            crops = image.numpy()
+            if plain:
+                crops[:] = images[rows, m : m + size, m : m + size]
+            else:
+                warp_pil([images[r] for r in rows], geom.T, size, self._interpolation, colour, out=crops)
+            image = image.permute(0, 3, 1, 2)
+        a = self._arrays
+        b = len(rows)
+        floats = _empty((b, _FLOATS), torch.float32, shared)  # all float labels in one buffer
+        bools = _empty((b, _BOOLS), torch.bool, shared)
+        f, t = floats.numpy(), bools.numpy()
+        f[:, 0:42] = geom.uv.reshape(b, 42)
+        f[:, 42:63] = self._z_rel[rows]
+        f[:, 63] = self._z_root[rows]
+        f[:, 64] = self._scale[rows]
+        f[:, 65:74] = geom.K.reshape(b, 9)
+        f[:, 74:137] = geom.joints.reshape(b, 63)
+        t[:, 0] = np.asarray(a["has_2d"])[rows]
+        t[:, 1] = self.has_3d[idx]
+        t[:, 2:23] = np.asarray(a["uv_visible"])[rows]
+        out = {
+            "image": image,
+            "uv": floats[:, 0:42].view(b, 21, 2),
+            "z_rel": floats[:, 42:63],
+            "z_root": floats[:, 63],
+            "scale": floats[:, 64],
+            "K": floats[:, 65:74].view(b, 3, 3),
+            "joints": floats[:, 74:137].view(b, 21, 3),
+            "has_2d": bools[:, 0],
+            "has_3d": bools[:, 1],
+            "uv_visible": bools[:, 2:23],
+        }
+        if dev is not None:
+            out = {k: v.to(dev, non_blocking=True) for k, v in out.items()}
+        return out
+
+    def __getitems__(self, indices: Sequence[int]) -> list[BatchRow]:
+        """The DataLoader's batched fetch: :meth:`batch` as per-sample rows (read-only mappings of views).
+
+        The default collate hands back the batch itself when it gets all rows of one batch in order (no
+        unbinding and re-stacking); mixed with other items, the rows collate like dicts.
+        """
+        b = self.batch(indices)
+        return [BatchRow(b, i) for i in range(len(indices))]
+
+    def __getitem__(self, i: Any) -> dict[str, torch.Tensor]:
+        return dict(self.__getitems__([int(i)])[0])
+
+
+#: Float labels per sample in a batch buffer: uv 42, z_rel 21, z_root 1, scale 1, K 9, joints 63.
+_FLOATS = 137
+#: Bool labels per sample: has_2d, has_3d, uv_visible 21.
+_BOOLS = 23
+
+
+def _empty(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Tensor:
+    """An uninitialised CPU tensor; in shared memory when ``shared`` (allocated there directly, as torch's
+    default collate does in DataLoader workers, so handing it to the main process copies nothing)."""
+    if not shared:
+        return torch.empty(shape, dtype=dtype)
+    proto = torch.empty(0, dtype=dtype)
+    storage = proto._typed_storage()._new_shared(int(np.prod(shape)), device="cpu")
+    return proto.new(storage).view(shape)
+
+
+class BatchRow(Mapping):
+    """Sample ``index`` of a batch dict (``key → batch[key][index]``, views): what ``__getitems__`` returns."""
+
+    __slots__ = ("batch", "index")
+
+    def __init__(self, batch: dict[str, torch.Tensor], index: int) -> None:
+        self.batch, self.index = batch, index
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        return self.batch[key][self.index]
+
+    def __iter__(self):
+        return iter(self.batch)
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+
+def _collate_rows(rows: Sequence[Any], *, collate_fn_map: dict | None = None) -> dict[str, Any]:
+    """Collate for :class:`BatchRow`: the whole batch of one :meth:`PreparedHands.batch` call in order is
+    returned as it is; any other list (subsets, mixtures with other datasets' dicts) is stacked key by key."""
+    first = rows[0].batch
+    size = len(first["image"])
+    if len(rows) == size and all(type(r) is BatchRow and r.batch is first and r.index == i for i, r in enumerate(rows)):
+        return dict(first)
+    return {key: collate([r[key] for r in rows], collate_fn_map=collate_fn_map) for key in first}
+
+
+default_collate_fn_map[BatchRow] = _collate_rows  # the documented way to extend torch's default_collate
+
+
+# ------------------------------------------------------------------------------------------- from a config
+def cache_name(kind: str, options: dict[str, Any], image_size: int, pad: float, context: float) -> str:
+    """A folder name for a dataset's prepared cache: readable prefix + a hash of everything that shapes it."""
+    key = json.dumps(
+        {"kind": kind, "options": options, "size": image_size, "pad": pad, "context": context, "v": CACHE_VERSION},
+        sort_keys=True,
+        default=str,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    split = options.get("split") or "default"
+    return f"{kind}_{split}_{image_size}px_{digest}"
+
+
+def prepare_dataset(
+    kind: str,
+    path: str | os.PathLike,
+    out: str | os.PathLike | None,
+    image_size: int = 128,
+    pad: float = 1.4,
+    context: float = 1.25,
+    *,
+    if_exists: str = "error",
+    workers: int = 0,
+    progress: bool = False,
+    **reader_options: Any,
+) -> Path | dict[str, np.ndarray]:
+    """Read dataset ``kind`` at ``path`` (:func:`~.readers.read_dataset` with ``reader_options``) and
+    :func:`prepare` it into ``out`` (the manifest records the source)."""
+    options = {k: v for k, v in reader_options.items() if v is not None}
+    if out is not None and if_exists == "keep" and (Path(out) / MANIFEST).is_file():
+        return Path(out)
+    records = read_dataset(kind, path, **options)
+    source = {"name": kind, "path": str(Path(path).resolve()), "count": len(records)}
+    source.update({k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in options.items()})
+    return prepare(
+        records,
+        out,
+        image_size,
+        pad,
+        context,
+        if_exists=if_exists,
+        workers=workers,
+        progress=progress,
+        sources=[source],
+    )
+
+
+__all__ = [
+    "BatchRow",
+    "CACHE_VERSION",
+    "FORMAT",
+    "PreparedHands",
+    "cache_name",
+    "crop_records",
+    "margin_for",
+    "prepare",
+    "prepare_dataset",
+    "read_manifest",
+    "save_prepared",
+]
