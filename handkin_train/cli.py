@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from handkin.errors import HandkinError
+from handkin.files import atomic_write
 
 DEFAULT_REFERENCE_MM = 87.0
 """Wrist→middle_mcp length assumed by ``predict`` to report millimetres (handkin's adult template)."""
@@ -81,12 +80,8 @@ def _read_image(path: Path, size: int) -> tuple[np.ndarray, float, tuple[float, 
 
 
 def _write_json(path: Path, data) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
+    with atomic_write(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1)
-    os.replace(tmp, path)
 
 
 def _predict(args: argparse.Namespace) -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from handkin import metrics
 from handkin.errors import HandkinError
+from handkin.files import atomic_write
 
 from .config import DatasetConfig, RuntimeConfig, TrainConfig
 from .model import CheckpointError, HandPoseNet
@@ -274,18 +274,9 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device, channels_las
 
 # ---------------------------------------------------------------------------------------------- checkpoints
 def atomic_save(obj: Any, path: Path) -> Path:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``torch.save`` to a temporary file in the same folder, fsynced, then renamed over ``path``."""
+    with atomic_write(path) as f:
+        torch.save(obj, f)
     return path
 
 
