@@ -57,7 +57,11 @@ def main() -> None:
             def compiled_step(x=x):
                 compiled(x).backward()
 
-            print(f"compiled BMCLoss forward+backward       B=  256: {median_ms(compiled_step, args.repeats):8.2f} ms")
+            rounds = sorted(median_ms(compiled_step, args.repeats) for _ in range(5))
+            print(
+                f"compiled BMCLoss forward+backward       B=  256: {rounds[2]:8.2f} ms "
+                f"(medians of 5 rounds of {args.repeats}: {', '.join(f'{r:.2f}' for r in rounds)})"
+            )
     for b in (256, 4096):
         j = poses(b, rng)
         print(

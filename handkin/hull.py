@@ -26,6 +26,7 @@ import heapq
 import math
 from typing import Any
 
+import array_api_compat
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError
 
@@ -459,27 +460,44 @@ def _prepare(points: Any, polygons: Any) -> tuple[Any, Any, Any, bool]:
     return xp, points, polygons, single
 
 
-def _parts(xp: Any, points: Any, polygons: Any):
-    """Per-edge components, each broadcast as (..., J, N): point minus edge start (wx, wy), edge (ex, ey)."""
-    vx, vy = polygons[..., 0], polygons[..., 1]  # (J, N)
-    nx = xp.concat([vx[:, 1:], vx[:, :1]], axis=1)
-    ny = xp.concat([vy[:, 1:], vy[:, :1]], axis=1)
-    ex, ey = nx - vx, ny - vy
-    px, py = points[..., 0:1], points[..., 1:2]  # (..., J, 1)
-    return px - vx, py - vy, ex, ey
+# The per-edge arrays are laid out (J, N, M) — joint, polygon edge, hand — with the M hands last and contiguous,
+# so that the reductions over the short edge axis are vectorised across hands (torch.compile emits SIMD code for
+# this layout on the CPU). Points enter as (..., J, 2) and results leave as (..., J) or (..., J, 2).
 
 
-def _inside(xp: Any, points: Any, polygons: Any, wx: Any, wy: Any, ex: Any, ey: Any, tol: float) -> Any:
-    """(..., J) mask: on the left of (or on) every edge, within ``tol`` radians, and inside the bounding box."""
+def _batch_last(xp: Any, points: Any) -> Any:
+    """(..., J, 2) → (J, 2, M) with M the number of hands."""
+    return xp.permute_dims(xp.reshape(points, (-1, *points.shape[-2:])), (1, 2, 0))
+
+
+def _batch_first(xp: Any, values: Any, points: Any, single: bool) -> Any:
+    """(J, M) → (..., J) or (J, 2, M) → (..., J, 2), the leading axes those of ``points``; the joint axis
+    :func:`_prepare` added for a single polygon is dropped."""
+    order = (1, 0) if values.ndim == 2 else (2, 0, 1)
+    out = xp.reshape(xp.permute_dims(values, order), (*points.shape[:-2], *values.shape[:-1]))
+    if not single:
+        return out
+    return out[..., 0] if values.ndim == 2 else out[..., 0, :]
+
+
+def _parts(xp: Any, pts: Any, polygons: Any):
+    """Point minus edge start (wx, wy) (J, N, M) and edge vectors (ex, ey) (J, N, 1) for points ``pts`` (J, 2, M)."""
+    vx, vy = polygons[..., 0:1], polygons[..., 1:2]  # (J, N, 1)
+    ex = xp.concat([vx[:, 1:], vx[:, :1]], axis=1) - vx
+    ey = xp.concat([vy[:, 1:], vy[:, :1]], axis=1) - vy
+    return pts[:, 0:1] - vx, pts[:, 1:2] - vy, ex, ey
+
+
+def _inside(xp: Any, pts: Any, polygons: Any, wx: Any, wy: Any, ex: Any, ey: Any, tol: float) -> Any:
+    """(J, M) mask: on the left of (or on) every edge, within ``tol`` radians, and inside the bounding box."""
     cross = _cross(ex, ey, wx, wy)
     if tol > 0:
-        ok = xp.all(cross >= -tol * xp.sqrt(ex * ex + ey * ey), axis=-1)
+        ok = xp.all(cross >= -tol * xp.sqrt(ex * ex + ey * ey), axis=1)
     else:
-        ok = xp.all(cross >= 0, axis=-1)
+        ok = xp.all(cross >= 0, axis=1)
     # The box test makes degenerate (point / segment) polygons, whose edges span no half-planes, exact.
-    lo, hi = xp.min(polygons, axis=-2), xp.max(polygons, axis=-2)  # (J, 2)
-    in_box = xp.all((points >= lo - tol) & (points <= hi + tol), axis=-1)
-    return ok & in_box
+    lo, hi = xp.min(polygons, axis=1)[..., None], xp.max(polygons, axis=1)[..., None]  # (J, 2, 1)
+    return ok & xp.all((pts >= lo - tol) & (pts <= hi + tol), axis=1)
 
 
 def _large_numpy(points: Any) -> bool:
@@ -487,7 +505,7 @@ def _large_numpy(points: Any) -> bool:
 
 
 def _in_chunks(fn: Any, points: np.ndarray, polygons: np.ndarray, single: bool) -> np.ndarray:
-    """``fn`` over a large numpy batch in cache-sized chunks (its (..., J, N) temporaries dominate otherwise)."""
+    """``fn`` over a large numpy batch in cache-sized chunks (its (J, N, M) temporaries dominate otherwise)."""
     flat = points.reshape(-1, *points.shape[-2:])
     parts = [fn(flat[i : i + _CHUNK], polygons) for i in range(0, len(flat), _CHUNK)]
     out = np.concatenate(parts, axis=0).reshape(*points.shape[:-2], *parts[0].shape[1:])
@@ -502,9 +520,9 @@ def contains(points: Array, polygons: Array, tol: float = CONTAINS_TOL) -> Array
     point may lie. A single polygon (N, 2) with points (..., 2) gives (...).
     """
     xp, points, polygons, single = _prepare(points, polygons)
-    wx, wy, ex, ey = _parts(xp, points, polygons)
-    inside = _inside(xp, points, polygons, wx, wy, ex, ey, tol)
-    return inside[..., 0] if single else inside
+    pts = _batch_last(xp, points)
+    wx, wy, ex, ey = _parts(xp, pts, polygons)
+    return _batch_first(xp, _inside(xp, pts, polygons, wx, wy, ex, ey, tol), points, single)
 
 
 def _edge_parameter(xp: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
@@ -515,11 +533,25 @@ def _edge_parameter(xp: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
     return xp.minimum(xp.maximum(t, xp.zeros_like(t)), xp.ones_like(t))
 
 
-def _offsets_from_edges(xp: Any, points: Any, polygons: Any) -> tuple[Any, Any, Any]:
-    """Offsets (dx, dy) (..., J, N) from each edge's nearest point to the point, and the inside mask (..., J)."""
-    wx, wy, ex, ey = _parts(xp, points, polygons)
+def _offsets_from_edges(xp: Any, pts: Any, polygons: Any) -> tuple[Any, Any, Any]:
+    """Offsets (dx, dy) (J, N, M) from each edge's nearest point to the point, and the inside mask (J, M)."""
+    wx, wy, ex, ey = _parts(xp, pts, polygons)
     t = _edge_parameter(xp, wx, wy, ex, ey)
-    return wx - t * ex, wy - t * ey, _inside(xp, points, polygons, wx, wy, ex, ey, 0.0)
+    return wx - t * ex, wy - t * ey, _inside(xp, pts, polygons, wx, wy, ex, ey, 0.0)
+
+
+def _first_argmin(xp: Any, d: Any) -> Any:
+    """Index of the first minimum over the edge axis, (J, N, M) → (J, 1, M), as two min-reductions (which
+    torch.compile vectorises on the CPU; its fused argmin runs scalar and is several times slower)."""
+    n = d.shape[1]
+    index = xp.reshape(xp.arange(n, dtype=d.dtype, device=array_api_compat.device(d)), (n, 1))
+    first = xp.min(xp.where(d <= xp.min(d, axis=1, keepdims=True), index, xp.full_like(d, n - 1)), axis=1)
+    return xp.astype(first, xp.int64)[:, None]
+
+
+def _pick(xp: Any, a: Any, nearest: Any) -> Any:
+    """Entries of ``a`` (J, N, 1) or (J, N, M) at the edges ``nearest`` (J, 1, M) → (J, 1, M)."""
+    return xp.take_along_axis(xp.broadcast_to(a, (*a.shape[:2], nearest.shape[2])), nearest, axis=1)
 
 
 def distance(points: Array, polygons: Array) -> Array:
@@ -532,24 +564,22 @@ def distance(points: Array, polygons: Array) -> Array:
     xp, points, polygons, single = _prepare(points, polygons)
     if _large_numpy(points):
         return _in_chunks(distance, points, polygons, single)
-    dx, dy, inside = _offsets_from_edges(xp, points, polygons)
-    dist = length_from_squared(xp.min(dx * dx + dy * dy, axis=-1))
-    dist = xp.where(inside, xp.zeros_like(dist), dist)
-    return dist[..., 0] if single else dist
+    dx, dy, inside = _offsets_from_edges(xp, _batch_last(xp, points), polygons)
+    dist = length_from_squared(xp.min(dx * dx + dy * dy, axis=1))
+    return _batch_first(xp, xp.where(inside, xp.zeros_like(dist), dist), points, single)
 
 
 def project(points: Array, polygons: Array) -> Array:
     """The nearest point of each joint's polygon (Euclidean, in the angle plane): points inside or on the
     polygon are returned unchanged. ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J, 2); numpy or torch."""
-    xp, pts, polys, single = _prepare(points, polygons)
-    if _large_numpy(pts):
-        return _in_chunks(project, pts, polys, single)
-    dx, dy, inside = _offsets_from_edges(xp, pts, polys)
-    nearest = xp.argmin(dx * dx + dy * dy, axis=-1)[..., None]  # (..., J, 1)
-    px = xp.take_along_axis(pts[..., 0:1] - dx, nearest, axis=-1)
-    py = xp.take_along_axis(pts[..., 1:2] - dy, nearest, axis=-1)
-    out = xp.where(inside[..., None], pts, xp.concat([px, py], axis=-1))
-    return out[..., 0, :] if single else out
+    xp, points, polygons, single = _prepare(points, polygons)
+    if _large_numpy(points):
+        return _in_chunks(project, points, polygons, single)
+    pts = _batch_last(xp, points)
+    dx, dy, inside = _offsets_from_edges(xp, pts, polygons)
+    nearest = _first_argmin(xp, dx * dx + dy * dy)  # (J, 1, M)
+    nearest_point = xp.concat([_pick(xp, pts[:, 0:1] - dx, nearest), _pick(xp, pts[:, 1:2] - dy, nearest)], axis=1)
+    return _batch_first(xp, xp.where(inside[:, None], pts, nearest_point), points, single)
 
 
 def _bmc_edge_distance(xp: Any, fx: Any, fy: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
@@ -565,6 +595,65 @@ def _bmc_edge_distance(xp: Any, fx: Any, fy: Any, wx: Any, wy: Any, ex: Any, ey:
     )
 
 
+def _nearest_edge(xp: Any, pts: Any, polygons: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """For points ``pts`` (J, 2, M) (no gradient taken): the start (sx, sy) and vector (ex, ey) of the edge with
+    the smallest D_A, each (J, 1, M), and the inside mask (J, M)."""
+    wx, wy, ex, ey = _parts(xp, pts, polygons)
+    nearest = _first_argmin(xp, _bmc_edge_distance(xp, pts[:, 0:1], pts[:, 1:2], wx, wy, ex, ey))
+    picked = (_pick(xp, polygons[..., 0:1], nearest), _pick(xp, polygons[..., 1:2], nearest))
+    return *picked, _pick(xp, ex, nearest), _pick(xp, ey, nearest), _inside(xp, pts, polygons, wx, wy, ex, ey, 0.0)
+
+
+def _bmc_value_and_gradient(xp: Any, pts: Any, polygons: Any, with_gradient: bool = True) -> tuple[Any, Any]:
+    """D_A (J, M) of points ``pts`` (J, 2, M) and its analytic gradient with respect to them (J, 2, M), or None.
+
+    On the nearest edge, with p = s + t e and t = clip((θ − s)·e / |e|², 0, 1):
+    ∂D/∂θ_k = −σc_k sin θ_k + σs_k cos θ_k, ∂D/∂p_k = σc_k sin p_k − σs_k cos p_k (σ the signs of the cosine and
+    sine differences), and θ moves p by e (e·∂D/∂p) / |e|² while 0 < t < 1 (zero on a vertex, zero inside).
+    """
+    sx, sy, ex, ey, inside = _nearest_edge(xp, pts, polygons)
+    theta = pts[:, :, None]  # (J, 2, 1, M)
+    start, edge = xp.stack([sx, sy], axis=1), xp.stack([ex, ey], axis=1)  # (J, 2, 1, M)
+    ee = xp.sum(edge * edge, axis=1)
+    ee_safe = xp.where(ee > 0, ee, xp.ones_like(ee))
+    t_raw = xp.sum((theta - start) * edge, axis=1) / ee_safe  # (J, 1, M)
+    p = start + xp.clip(t_raw, 0.0, 1.0)[:, None] * edge
+    cos_t, sin_t, cos_p, sin_p = xp.cos(theta), xp.sin(theta), xp.cos(p), xp.sin(p)
+    value = xp.sum(xp.abs(cos_t - cos_p) + xp.abs(sin_t - sin_p), axis=1)[:, 0]  # (J, M)
+    value = xp.where(inside, xp.zeros_like(value), value)
+    if not with_gradient:
+        return value, None
+    sc, ss = xp.sign(cos_t - cos_p), xp.sign(sin_t - sin_p)
+    grad_theta, grad_p = ss * cos_t - sc * sin_t, sc * sin_p - ss * cos_p
+    on_edge = (t_raw > 0) & (t_raw < 1) & (ee > 0)
+    slide = xp.where(on_edge, xp.sum(edge * grad_p, axis=1) / ee_safe, xp.zeros_like(ee))
+    grad = (grad_theta + slide[:, None] * edge)[:, :, 0]  # (J, 2, M)
+    return value, xp.where(inside[:, None], xp.zeros_like(grad), grad)
+
+
+def _bmc_autograd():
+    """``torch.autograd.Function`` applying D_A with its analytic gradient (built once, when torch is in use)."""
+    import torch
+
+    class BMCDistance(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, pts: Any, polygons: Any) -> Any:
+            value, grad = _bmc_value_and_gradient(namespace(pts), pts, polygons)
+            ctx.save_for_backward(grad)
+            return value
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx: Any, grad_value: Any) -> tuple[Any, None]:
+            (grad,) = ctx.saved_tensors
+            return grad_value[:, None] * grad, None
+
+    return BMCDistance
+
+
+_BMC_AUTOGRAD: list[Any] = []
+
+
 def bmc_distance(points: Array, polygons: Array) -> Array:
     """The paper's angle-limit distance D_A (supplementary Eq. 3–7); 0 inside or on the polygon.
 
@@ -572,26 +661,26 @@ def bmc_distance(points: Array, polygons: Array) -> Array:
     the edge nearest to θ (clamped projection, Eq. 5) and the sum over the two angles (flexion, abduction).
     ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J); numpy or torch, differentiable, no loops.
 
-    The nearest edge (the one with the minimum) is found without gradients, then evaluated again (the same
-    arithmetic, so the same value) for the result: the backward pass sees one edge instead of N.
+    In torch the gradient with respect to the points is the analytic one of the nearest edge (a custom autograd
+    function: the backward pass is one multiplication; first derivatives only). Polygons that require a
+    gradient take the plain autograd path instead.
     """
     xp, points, polygons, single = _prepare(points, polygons)
     if _large_numpy(points):
         return _in_chunks(bmc_distance, points, polygons, single)
-    fixed = detached(points)
-    wx, wy, ex, ey = _parts(xp, fixed, polygons)
-    d = _bmc_edge_distance(xp, fixed[..., 0:1], fixed[..., 1:2], wx, wy, ex, ey)  # (..., J, N)
-    nearest = xp.argmin(d, axis=-1)[..., None]  # (..., J, 1)
-
-    def pick(a: Any) -> Any:  # the nearest edge's entry of a (J, N) array, (..., J, 1)
-        return xp.take_along_axis(xp.broadcast_to(a, d.shape), nearest, axis=-1)
-
-    fx, fy = points[..., 0:1], points[..., 1:2]
-    dist = _bmc_edge_distance(xp, fx, fy, fx - pick(polygons[..., 0]), fy - pick(polygons[..., 1]), pick(ex), pick(ey))
-    dist = dist[..., 0]
-    inside = _inside(xp, fixed, polygons, wx, wy, ex, ey, 0.0)
-    dist = xp.where(inside, xp.zeros_like(dist), dist)
-    return dist[..., 0] if single else dist
+    pts = _batch_last(xp, points)
+    if is_torch(pts) and polygons.requires_grad:
+        sx, sy, ex, ey, inside = _nearest_edge(xp, detached(pts), polygons)
+        fx, fy = pts[:, 0:1], pts[:, 1:2]
+        value = _bmc_edge_distance(xp, fx, fy, fx - sx, fy - sy, ex, ey)[:, 0]
+        value = xp.where(inside, xp.zeros_like(value), value)
+    elif is_torch(pts) and pts.requires_grad:
+        if not _BMC_AUTOGRAD:
+            _BMC_AUTOGRAD.append(_bmc_autograd())
+        value = _BMC_AUTOGRAD[0].apply(pts, polygons)
+    else:
+        value = _bmc_value_and_gradient(xp, pts, polygons, with_gradient=False)[0]
+    return _batch_first(xp, value, points, single)
 
 
 __all__ = [

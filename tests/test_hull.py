@@ -485,6 +485,23 @@ def test_distance_gradcheck_outside():
 
 
 @needs_torch
+def test_bmc_distance_analytic_gradient_passes_gradcheck_and_follows_polygon_gradients():
+    """The custom backward of D_A against finite differences, and the autograd path (taken when the polygons
+    require a gradient) gives the same gradient with respect to the points."""
+    np_polys = joint_polygons(2)
+    pts = special_points(np_polys, np.random.default_rng(4))
+    pts = pts[(~hull.contains(pts, np_polys, tol=1e-3)).all(axis=1)][:6]
+    assert len(pts) > 0
+    x = torch.tensor(pts, dtype=torch.float64, requires_grad=True)
+    polys = torch.from_numpy(np_polys)
+    assert torch.autograd.gradcheck(lambda q: hull.bmc_distance(q, polys), (x,))
+    (analytic,) = torch.autograd.grad(hull.bmc_distance(x, polys).sum(), x)
+    learnable = polys.clone().requires_grad_(True)
+    plain, grad_polys = torch.autograd.grad(hull.bmc_distance(x, learnable).sum(), (x, learnable))
+    assert torch.allclose(analytic, plain, atol=1e-12) and torch.isfinite(grad_polys).all()
+
+
+@needs_torch
 def test_distance_gradient_finite_on_vertices_edges_and_inside():
     np_polys = joint_polygons(3)
     pts = special_points(np_polys, np.random.default_rng(3))
