@@ -70,6 +70,10 @@ class Row:
     set's 3D); ``fit_a``: fitted on domain A (Tab. 6's "approximated"); ``default``: handkin's literature."""
     boxes: bool = False
     """Independent min/max boxes instead of the angle polygons (Tab. 5)."""
+    bmc_root: str = "quadratic"
+    """``LossConfig.bmc_root``: BMC scores joints built with the quadratic's Ẑ_root and its gradient
+    (``quadratic``, handkin_train's default) or the prediction's joints with the detached refined Ẑ_root
+    (``refined``, the head's joints; the previous default, which collapses under L_RB here)."""
     oracle: bool = False
     """Diagnostic, not a method: BMC scores B's samples only, on joints built from the *true* Ẑ_root and the
     predicted (u, v) detached, so it can act on the relative depths alone and never sees a wrong scale."""
@@ -93,6 +97,9 @@ class Settings:
     uv_scale: float | None = None
     """``LossConfig.uv_scale``: 2D errors in units of this many pixels (``None``: the crop size, 128)."""
     jobs: int = 2
+    a_views: str = "all"
+    """Domain A's cameras: ``all`` (uniform rotations) or ``palm`` (only views of the palm side: the hands whose
+    back faces the camera are turned 180° about the image's vertical axis through their centre)."""
     refine_root: bool = True
     refiner_batchnorm: bool = True
 
@@ -111,6 +118,7 @@ def rows(extra_weights: dict[str, float] | None = None, diagnostics: bool = Fals
         Row("full BMC, limits fitted on A", "Tab. 6", "2d", dict(w), limits="fit_a"),
         Row("full BMC, literature limits", "Tab. 6", "2d", dict(w), limits="default"),
         Row("3D_A + 3D_B (upper bound)", "Tab. 2, 4", "3d"),
+        Row("full BMC, detached refined Ẑ_root", "design", "2d", dict(w), bmc_root="refined"),
     ]
     if extra_weights is not None and extra_weights != w:
         label = "/".join(f"{v:g}" for v in extra_weights.values())
@@ -190,6 +198,18 @@ def place_b(joints: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, n
     t[:, 2] = depth
     t[:, :2] = (target_px - K[:, :2, 2]) * depth[:, None] / f[:, None]
     return local + t[:, None], K
+
+
+def palm_side_views(joints: np.ndarray) -> np.ndarray:
+    """Camera-space right hands ``(n, 21, 3)`` turned so that the palm faces the camera: hands whose palm normal
+    points away (+z) are rotated 180° about the image's vertical axis through their box centre (x, z mirrored
+    about it: a proper rotation, so they stay right hands, at the same place in the crop)."""
+    away = _palm_frame(joints)[:, 0, 2] > 0
+    centre = 0.5 * (joints.max(1) + joints.min(1))
+    turned = joints.copy()
+    turned[..., 0] = 2 * centre[:, None, 0] - joints[..., 0]
+    turned[..., 2] = 2 * centre[:, None, 2] - joints[..., 2]
+    return np.where(away[:, None, None], turned, joints)
 
 
 @dataclass
@@ -281,6 +301,8 @@ def make_seed_data(seed: int, settings: Settings, b_train: np.ndarray) -> SeedDa
     config = SyntheticConfig(image_size=IMAGE_SIZE)
     hands = sample_poses(settings.pool_a, JointLimits.default(units="ref"), rng, config)
     joints, K = sample_cameras(hands, rng, config)
+    if settings.a_views == "palm":
+        joints = palm_side_views(joints)
     a = Domain(joints, K)
     pick = rng.integers(0, len(b_train), settings.pool_b)
     joints_b, K_b = place_b(scale_hands(b_train[pick], rng), rng)
@@ -400,7 +422,8 @@ def train_and_evaluate(row: Row, seed: int, settings: Settings, data: SeedData, 
     model = lifting_net(settings.width, settings.blocks, settings.refine_root, settings.refiner_batchnorm)
     lim = as_boxes(limits[row.limits]) if row.boxes else limits[row.limits]
     weights = NO_BMC if row.oracle else row.weights
-    objective = Objective(LossConfig(**weights, uv_scale=settings.uv_scale), limits=lim, image_size=IMAGE_SIZE)
+    config = LossConfig(**weights, uv_scale=settings.uv_scale, bmc_root=row.bmc_root)
+    objective = Objective(config, limits=lim, image_size=IMAGE_SIZE)
     oracle_bmc = BMCLoss(lim, weights={**row.weights, "coupling": 0.0}) if row.oracle else None
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / settings.steps)))
@@ -536,6 +559,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--noise", type=float, default=None, help="2D input noise σ in pixels (default 2)")
     p.add_argument("--uv-scale", type=float, default=None, help="LossConfig.uv_scale in px (default: 128)")
     p.add_argument("--no-refiner", action="store_true", help="Ẑ_root from the quadratic alone (no Eq. 8 MLP)")
+    p.add_argument("--a-views", choices=("all", "palm"), default="all",
+                   help="domain A's cameras: all views (default) or the palm side only (a view gap; see docs)")  # fmt: skip
     p.add_argument("--jobs", type=int, default=2, help="parallel processes, 1 torch thread each (default 2)")
     p.add_argument("--weights", type=float, nargs=3, default=(0.01, 0.01, 0.001), metavar=("BL", "RB", "A"),
                    help="BMC weights of the extra full-BMC row (default 0.01 0.01 0.001: the paper's × 0.1)")  # fmt: skip
@@ -560,6 +585,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         noise_px=base.noise_px if args.noise is None else args.noise,
         uv_scale=args.uv_scale,
         refine_root=not args.no_refiner,
+        a_views=args.a_views,
         jobs=max(1, args.jobs),
     )
     table_rows = rows(dict(zip(PAPER_WEIGHTS, args.weights, strict=True)), args.diagnostics)

@@ -184,6 +184,12 @@ class LossConfig(Section):
     uv_scale: float | None = Field(None, gt=0)
     """2D errors are divided by this many pixels before the L1; ``None``: the crop size (2D errors in crop units,
     commensurate with the relative depths; plain pixels would make the 2D gradient 128 times larger)."""
+    bmc_root: Literal["quadratic", "refined"] = "quadratic"
+    """Which Ẑ_root the joints scored by BMC use. ``quadratic``: the quadratic's, recomputed *with* its gradient
+    from the predicted (u, v, z_rel) — the reference bone then has length 1 by construction, and BMC sees how
+    moving the reference joint moves Ẑ_root. ``refined``: the prediction's joints (refined Ẑ_root, no gradient),
+    with which L_RB can feed back through the reference bone's depth and collapse Ẑ_root
+    (docs/weak_supervision.md)."""
 
 
 class OptimConfig(Section):

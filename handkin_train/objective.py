@@ -5,20 +5,22 @@
 The L1 terms average over the samples that carry the label (``has_2d`` for uv, ``has_3d`` for z_rel and
 Z_root; per-joint ``uv_visible`` when a dataset gives it), so 2D-only samples train the 2D term and BMC
 only. BMC (handkin's :class:`~handkin.BMCLoss`) scores the predicted camera-space joints of every sample,
-in reference-bone lengths, against limits in ``ref`` units.
+in reference-bone lengths, against limits in ``ref`` units; by default those joints are rebuilt with the
+quadratic's Ẑ_root and its gradient (``LossConfig.bmc_root``).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+import torch
 from torch import Tensor, nn
 
-from handkin import BMCLoss, JointLimits
+from handkin import BMCLoss, JointLimits, camera
 from handkin.units import Units
 
 from .config import LossConfig
-from .model import Prediction
+from .model import Z_ROOT_RANGE, Prediction
 
 
 class LossBreakdown(NamedTuple):
@@ -86,9 +88,20 @@ class Objective(nn.Module):
         has_3d = batch["has_3d"]
         l_zrel = masked_mean((pred.z_rel - batch["z_rel"]).abs().mean(-1), has_3d)
         l_zroot = masked_mean((pred.z_root - batch["z_root"]).abs(), has_3d)
-        bmc = self.bmc(pred.joints)
+        bmc = self.bmc(self.bmc_joints(pred, batch))
         total = c.uv * l_uv + c.z_rel * l_zrel + c.z_root * l_zroot + bmc.total
         return LossBreakdown(total, l_uv, l_zrel, l_zroot, bmc.bone_length, bmc.root_bone, bmc.angle)
+
+    def bmc_joints(self, pred: Prediction, batch: dict[str, Tensor]) -> Tensor:
+        """The (B, 21, 3) joints BMC scores, in reference-bone lengths (see ``LossConfig.bmc_root``)."""
+        if self.config.bmc_root == "refined":
+            return pred.joints
+        if "K" not in batch:
+            raise KeyError("the BMC term with loss.bmc_root = 'quadratic' needs the batch's intrinsics 'K'.")
+        dtype = torch.promote_types(pred.uv.dtype, torch.float32)  # half precision → float32; float64 stays
+        uv, z_rel, K = pred.uv.to(dtype), pred.z_rel.to(dtype), batch["K"].to(dtype)
+        z_root = camera.solve_root_depth(uv, z_rel, K).z_root
+        return camera.from_25d(uv, z_rel, K, z_root.clamp(*Z_ROOT_RANGE))
 
 
 __all__ = ["Objective", "LossBreakdown", "masked_mean", "training_limits"]

@@ -150,8 +150,43 @@ def test_objective_l1_terms_by_hand():
     c = LossConfig()
     bmc = terms.bone_length * c.bone_length + terms.root_bone * c.root_bone + terms.angle * c.angle
     assert terms.total.item() == pytest.approx((c.uv * 6.0 + c.z_rel * 0.2 + c.z_root * 0.5 + bmc).item(), rel=1e-5)
-    reference = handkin.BMCLoss(training_limits(c), return_terms=True)(pred.joints.detach())
+    # BMC scores the joints rebuilt with the quadratic's Ẑ_root (the default bmc_root) …
+    root = camera.solve_root_depth(pred.uv.detach(), pred.z_rel.detach(), batch["K"]).z_root
+    rebuilt = camera.from_25d(pred.uv.detach(), pred.z_rel.detach(), batch["K"], root)
+    reference = handkin.BMCLoss(training_limits(c), return_terms=True)(rebuilt)
     assert terms.angle.item() == pytest.approx(reference.angle.item(), rel=1e-5)
+    assert terms.root_bone.item() == pytest.approx(reference.root_bone.item(), rel=1e-5, abs=1e-7)
+    # … or the prediction's own joints
+    refined = Objective(LossConfig(bmc_root="refined"))(pred, batch)
+    own = handkin.BMCLoss(training_limits(c), return_terms=True)(pred.joints.detach())
+    assert refined.angle.item() == pytest.approx(own.angle.item(), rel=1e-5)
+
+
+def test_bmc_joints_from_the_quadratic_have_unit_reference_bone_and_pass_its_gradient():
+    """With bmc_root = 'quadratic' the reference bone of the scored joints is 1 by construction, and the BMC
+    gradient includes Ẑ_root's response to the predicted 2.5D: it matches a finite difference of the loss."""
+    batch = labels(3)
+    pred = FixedPrediction.make(batch, d_z=0.05)
+    objective = Objective(LossConfig(bone_length=1.0, root_bone=1.0, angle=1.0)).double()
+    as64 = {k: (v.double() if v.is_floating_point() else v) for k, v in batch.items()}
+    uv = pred.uv.detach().double().requires_grad_(True)
+    z_rel = pred.z_rel.detach().double()
+    z_rel[:, 9] += 0.3  # a middle_mcp pushed out of plane: the root bones bend
+    z_rel.requires_grad_(True)
+
+    def bmc(z):
+        p = pred._replace(uv=uv, z_rel=z)
+        joints = objective.bmc_joints(p, as64)
+        return joints, objective.bmc(joints).total
+
+    joints, value = bmc(z_rel)
+    ref = torch.linalg.norm(joints[:, 9] - joints[:, 0], dim=-1)
+    assert torch.allclose(ref, torch.ones(3, dtype=ref.dtype), atol=1e-9)
+    (grad,) = torch.autograd.grad(value, z_rel)
+    step = torch.zeros_like(z_rel)
+    step[:, 9] = 1e-6
+    numeric = (bmc(z_rel + step)[1] - bmc(z_rel - step)[1]) / 2e-6
+    assert value.item() > 0 and grad[:, 9].sum().item() == pytest.approx(numeric.item(), rel=1e-4)
 
 
 def test_objective_2d_only_samples_train_only_2d_and_bmc():

@@ -24,6 +24,7 @@ ROWS = [
     "full BMC, limits fitted on A",
     "full BMC, literature limits",
     "3D_A + 3D_B (upper bound)",
+    "full BMC, detached refined Ẑ_root",
     "full BMC, weights 0.01/0.01/0.001",
 ]
 COLUMNS = ["px2d", "z", "epe", "auc", "pa", "zroot"]
@@ -92,3 +93,14 @@ def test_rows_and_domain_b_placement():
     assert np.allclose(before, after, atol=1e-6)  # a rigid, proper motion: every joint angle is kept
     uv = handkin.camera.project(joints, K)
     assert np.all((uv > -32) & (uv < ws.IMAGE_SIZE + 32))
+
+    # --a-views palm: every A hand shows its palm (normal towards the camera), still the same right hand
+    from handkin_train.data.synthetic import SyntheticConfig, sample_cameras, sample_poses
+
+    config = SyntheticConfig(image_size=ws.IMAGE_SIZE)
+    a_joints, _ = sample_cameras(sample_poses(200, handkin.JointLimits.default(units="ref"), rng, config), rng, config)
+    turned = ws.palm_side_views(a_joints)
+    away = lambda j: ws._palm_frame(j)[:, 0, 2] > 0  # noqa: E731 - palm normal pointing away from the camera
+    assert away(a_joints).mean() > 0.3 and not away(turned).any()
+    angles = lambda j: handkin.HandSkeleton(j, units="mm").numpy().measure(frames=False).joint_angles  # noqa: E731
+    assert np.allclose(angles(a_joints), angles(turned), atol=1e-6)
