@@ -5,8 +5,9 @@ Run: python benchmarks/bench_loader.py [--n 2048] [--size 128] [--batch 256] [--
 Builds a prepared cache of ``--n`` hands in a temporary folder (synthetic poses and cameras, blocky noise
 images: the warp's cost does not depend on the picture), then measures
 
-* ``PreparedHands.batch`` in this process (one batch = one gather from the memory map, one PIL warp per image,
-  vectorised labels), for nearest (the default) and bilinear resampling and without augmentation;
+* ``PreparedHands.batch`` in this process (one batch = one gather from the memory map, the OpenCV warp and colour
+  map per image, vectorised labels), for nearest (the default) and bilinear resampling and without augmentation;
+* the same warp by PIL (``crops.warp_pil``, the reference implementation) on the same draws, for comparison;
 * the loader the trainer uses (``handkin_train.engine.make_loader``: DataLoader, EpochSampler, batched fetch
   via ``__getitems__``, default collate) with ``--workers`` worker processes and with none;
 * the torch ``grid_sample`` warp (the GPU path) on the CPU, and on CUDA when present.
@@ -22,6 +23,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -34,6 +36,7 @@ from handkin import camera  # noqa: E402
 from handkin_train.config import AugmentConfig  # noqa: E402
 from handkin_train.data import PreparedHands, SyntheticConfig, sample_cameras, sample_poses  # noqa: E402
 from handkin_train.data.cache import crop_records, margin_for, save_prepared  # noqa: E402
+from handkin_train.data.crops import warp_pil  # noqa: E402
 from handkin_train.data.readers import build_records  # noqa: E402
 from handkin_train.engine import EpochSampler, make_loader  # noqa: E402
 
@@ -99,25 +102,27 @@ def rate(fn, images_per_call: int, seconds: float) -> tuple[float, float]:
 
 def loader_rate(data, batch: int, workers: int, seconds: float) -> tuple[float, float]:
     """(images/s, CPU ms per image of this process and its worker processes) through the trainer's loader
-    (``make_loader``), whole epochs until ``seconds`` have passed.
+    (``make_loader``: workers persist across epochs), whole epochs until ``seconds`` have passed.
 
     The cache's rows are repeated into an epoch of at least 64 batches, as in real training (FreiHAND: 500
-    batches of 256), so the workers' start at each epoch weighs as little as it does there.
+    batches of 256). The loader is built once and iterated once per epoch (``sampler.set_epoch``), as the
+    trainer does; its workers' start is included. Their CPU time is counted once they have exited.
     """
     reps = -(-64 * batch // len(data))
     data = data.subset(np.tile(np.arange(len(data)), reps))
     sampler = EpochSampler(len(data), seed=0, rank=0, world_size=1)
     n, t0, epoch = 0, time.perf_counter(), 0
     cpu0 = _cpu_seconds()
+    loader = make_loader(data, sampler, batch, workers, torch.device("cpu"), drop_last=True)
     while True:
         sampler.set_epoch(epoch)
-        loader = make_loader(data, sampler, batch, workers, torch.device("cpu"), drop_last=True)
         for b in loader:
             n += b["image"].shape[0]
-        del loader  # workers exit and are reaped: their CPU time is counted
         epoch += 1
         if time.perf_counter() - t0 >= seconds:
             wall = time.perf_counter() - t0
+            del loader, b  # the workers exit and are reaped: their CPU time is counted
+            gc.collect()
             return n / wall, (_cpu_seconds() - cpu0) / n * 1e3
 
 
@@ -155,6 +160,16 @@ def main() -> None:
             data = PreparedHands(out, augment=augment)
             r, c = rate(lambda d=data: d.batch(rng.choice(args.n, args.batch, replace=False)), args.batch, args.seconds)
             print(f"{name:<44} {r:8.0f} {c:11.3f}")
+        data = PreparedHands(out, augment=AugmentConfig(interpolation="nearest"))
+        images = np.load(out / "images.npy", mmap_mode="r")
+
+        def pil_batch():
+            rows = rng.choice(args.n, args.batch, replace=False)
+            geom, colour = data.geometry(rows, salt=0)
+            warp_pil(images[rows], geom.T, args.size, "nearest", colour)
+
+        r, c = rate(pil_batch, args.batch, args.seconds)
+        print(f"{'PIL warp_pil + colour (nearest), reference':<44} {r:8.0f} {c:11.3f}")
         data = PreparedHands(out, augment=AugmentConfig(interpolation="bilinear"))
         r, c = rate(lambda: data.batch(idx, device="cpu"), args.batch, args.seconds)
         print(f"{'batch, torch grid_sample (bilinear) on the CPU':<44} {r:8.0f} {c:11.3f}")

@@ -53,10 +53,19 @@ def _evaluate(args: argparse.Namespace) -> int:
         data, EpochSampler(len(data), 0, 0, 1, shuffle=False), config.data.batch_size, 0, runtime.device, False
     )
     scores = evaluate_model(model, loader, runtime)
+    n, n3 = int(scores.pop("n")), int(scores.pop("n_3d"))
+    if n3 == 0:
+        note = f"none of the {n} hands has 3D labels: the 3D scores (and uv_px) are not defined (NaN)"
+    elif n3 < n:
+        note = f"3D scores (and uv_px) over the {n3} of {n} hands with 3D labels; uv_px_all over all with 2D labels"
+    else:
+        note = f"{n} hands, all with 3D labels"
+    print(f"{note}\n")
     for k, v in scores.items():
-        print(f"{k:<16} {v:10.3f}")
+        print(f"{k:<16} {v:10.3f}" + ("  (mm)" if k.endswith("_mm") else "  (px)" if "px" in k else ""))
     if args.output is not None:
-        _write_json(args.output, scores)
+        clean = {k: (None if np.isnan(v) else v) for k, v in scores.items()}  # JSON has no NaN
+        _write_json(args.output, {**clean, "n": n, "n_3d": n3, "note": note})
     return 0
 
 
@@ -174,7 +183,13 @@ def parser() -> argparse.ArgumentParser:
     fit.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (checkpoint written)")
     fit.add_argument("--restart", action="store_true", help="ignore an existing last.pt")
     fit.set_defaults(run=_fit)
-    ev = sub.add_parser("evaluate", help="validation metrics of a checkpoint")
+    ev = sub.add_parser(
+        "evaluate",
+        help="the paper's scores of a checkpoint on its validation set",
+        description="The paper's scores (2D px, depth, 3D EPE and AUC unaligned / root-relative / Procrustes-"
+        "aligned) of CHECKPOINT on its run's validation set. 3D scores cover the hands with 3D labels only; "
+        "without any they are NaN (null in the JSON).",
+    )
     ev.add_argument("checkpoint", type=Path)
     ev.add_argument("--size", type=int, help="number of validation hands (default: the run's)")
     ev.add_argument("--seed", type=int, help="validation seed (default: the run's)")

@@ -59,8 +59,14 @@ class AugmentConfig(Section):
     """Per-channel gain uniform in 1 ± this (white-balance / hue shifts)."""
     interpolation: Literal["nearest", "bilinear"] = "nearest"
     """Resampling of the warp. The prepared crops have the training resolution, so the warp is close to unit
-    scale: ``nearest`` moves image content by at most half a pixel (the labels stay exact) and is 2.5–3× faster
-    on the CPU than ``bilinear`` (PIL's bilinear affine costs about 0.8 ms per 128 px crop)."""
+    scale: ``nearest`` moves image content by at most half a pixel (the labels stay exact) and costs about a
+    fifth less CPU than ``bilinear`` in the loader (``benchmarks/bench_loader.py``)."""
+    warp: Literal["loader", "device"] = "loader"
+    """Where the crops are warped and coloured. ``loader``: in the DataLoader workers on the CPU (OpenCV, about
+    0.1 ms per 128 px crop). ``device``: the workers only gather the stored crops and draw the augmentation (the
+    labels are final); the trainer warps and colours the whole batch with ``torch.grid_sample`` on its device
+    after the transfer (for GPUs whose loader CPUs are the bottleneck; it works, slowly, on the CPU too).
+    Prepared caches only, not inside a ``mix``."""
 
     @model_validator(mode="after")
     def _check_scale(self) -> AugmentConfig:
@@ -136,6 +142,8 @@ class DatasetConfig(Section):
                 raise ValueError("ratios must not all be 0.")
             if self.weak_fraction > 0 or self.weak_count is not None or self.labelled_3d is not None:
                 raise ValueError("set weak labels on the parts of a mix, not on the mix.")
+            if any(p.augment_config.enabled and p.augment_config.warp == "device" for p in self.parts):
+                raise ValueError("augment.warp 'device' does not work inside a mix (its parts' crops differ in size).")
         elif self.parts or self.ratios is not None:
             raise ValueError("parts and ratios belong to kind 'mix'.")
         if self.kind == "synthetic" and self.augment_config.enabled:

@@ -28,9 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler
 
-from handkin import metrics
 from handkin.errors import HandkinError
 from handkin.files import atomic_write
 
@@ -251,22 +250,96 @@ class EpochSampler(Sampler[int]):
         return len(self.indices()) - self.skip
 
 
+class EpochBatch(list):
+    """A batch of dataset indices that also carries the epoch it belongs to (``epoch``; ``None``: unknown).
+
+    The DataLoader hands the object its batch sampler yields to ``dataset.__getitems__`` — in the worker
+    processes too, pickled with the indices — so the epoch reaches persistent workers with every batch."""
+
+    def __init__(self, indices: Any = (), epoch: int | None = None) -> None:
+        super().__init__(indices)
+        self.epoch = epoch
+
+    def __reduce__(self):
+        return (EpochBatch, (list(self), self.epoch))
+
+
+class EpochBatchSampler(BatchSampler):
+    """Batches of ``sampler``'s indices as :class:`EpochBatch` stamped with the sampler's ``epoch`` attribute
+    at the start of each pass (``EpochSampler`` and ``DistributedSampler`` have one)."""
+
+    def __iter__(self):
+        epoch = getattr(self.sampler, "epoch", None)
+        for batch in super().__iter__():
+            yield EpochBatch(batch, epoch)
+
+
+class EpochAware(Dataset):
+    """``dataset`` seen through batches that carry their epoch: before a batch of a new epoch is fetched,
+    ``dataset.set_epoch(epoch)`` is called in the process that fetches it (a DataLoader worker, or this one).
+
+    This is how per-epoch augmentation draws and mixture draws reach persistent workers, whose copy of the
+    dataset the main process cannot reach; they stay keyed by ``(seed, epoch, sample)``, so a resumed run
+    replays them exactly."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.epoch: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def _sync(self, indices: Any) -> None:
+        epoch = getattr(indices, "epoch", None)
+        if epoch is not None and epoch != self.epoch and hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+            self.epoch = epoch
+
+    def __getitems__(self, indices: Any) -> list[Any]:
+        self._sync(indices)
+        if hasattr(self.dataset, "__getitems__"):
+            return self.dataset.__getitems__(list(indices))
+        return [self.dataset[i] for i in indices]
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.dataset[i]
+
+
 def make_loader(
-    dataset: Dataset, sampler: Sampler, batch_size: int, workers: int, device: torch.device, drop_last: bool
-):
+    dataset: Dataset,
+    sampler: Sampler,
+    batch_size: int,
+    workers: int,
+    device: torch.device,
+    drop_last: bool,
+    prefetch_factor: int = 4,
+) -> DataLoader:
+    """The DataLoader of training and evaluation: batches of ``sampler``'s indices fetched whole (the
+    dataset's ``__getitems__``), ``workers`` processes that persist across epochs, each keeping up to
+    ``prefetch_factor`` batches ready, pinned memory on CUDA.
+
+    Iterate the same loader once per epoch after ``sampler.set_epoch(epoch, skip)``: each batch carries the
+    sampler's epoch (:class:`EpochBatch`) and the dataset's ``set_epoch`` is called where it is fetched
+    (:class:`EpochAware`), so augmentation differs per epoch and replays exactly on resume, with workers or
+    without. Delete the loader to end its workers."""
+    persistent = workers > 0
     return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        sampler=sampler,
+        EpochAware(dataset),
+        batch_sampler=EpochBatchSampler(sampler, batch_size, drop_last),
         num_workers=workers,
         pin_memory=device.type == "cuda",
-        drop_last=drop_last,
-        persistent_workers=False,
+        persistent_workers=persistent,
+        prefetch_factor=prefetch_factor if persistent else None,
     )
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device, channels_last: bool) -> dict[str, torch.Tensor]:
-    out = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    """The batch on ``device``; crops fetched with ``augment.warp = "device"`` are warped there (one
+    ``grid_sample`` for the batch, :func:`~handkin_train.data.cache.warp_on_device`)."""
+    from .data.cache import warp_on_device
+
+    out = {k: v if k == "warp_spec" else v.to(device, non_blocking=True) for k, v in batch.items()}
+    out = warp_on_device(out)  # (reads warp_spec on the host: no device sync)
     if channels_last:
         out["image"] = out["image"].contiguous(memory_format=torch.channels_last)
     return out
@@ -309,34 +382,83 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") 
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
+#: The 3D scores of :func:`evaluate_model` (NaN when no evaluated hand has 3D labels).
+SCORES_3D = (
+    "z_mm",
+    "z_rel_mm",
+    "epe_mm",
+    "auc",
+    "epe_root_mm",
+    "auc_root",
+    "epe_aligned_mm",
+    "auc_aligned",
+    "z_root_mm",
+)
+
+
+#: The keys of :func:`evaluate_model`'s result, in order.
+SCORE_ORDER = (
+    "epe_mm",
+    "auc",
+    "epe_root_mm",
+    "auc_root",
+    "epe_aligned_mm",
+    "auc_aligned",
+    "uv_px",
+    "uv_px_all",
+    "z_mm",
+    "z_rel_mm",
+    "z_root_mm",
+    "n",
+    "n_3d",
+)
+
+
 @torch.no_grad()
 def evaluate_model(
     model: nn.Module, loader: DataLoader, runtime: Runtime, channels_last: bool = False
 ) -> dict[str, float]:
-    """Validation metrics in mm and px: unaligned and Procrustes-aligned 3D EPE, aligned AUC (0–50 mm), the 2D
-    error, the camera-space depth error and the Z_root error — the joints scaled by each sample's bone length."""
+    """The paper's scores (:func:`~handkin_train.data.paper_scores`) of ``model`` on ``loader``'s hands.
+
+    3D scores — ``z_mm``, ``z_rel_mm``, ``epe_mm``/``auc`` (unaligned), ``epe_root_mm``/``auc_root``,
+    ``epe_aligned_mm``/``auc_aligned`` (Procrustes), ``z_root_mm`` — over the hands with 3D labels only
+    (``has_3d``), the predicted joints scaled to mm by each hand's true reference-bone length; NaN when there
+    are none. ``uv_px``: the 2D error over those same hands (paper_scores' projection error); ``uv_px_all``:
+    the 2D error of the predicted keypoints over every hand with 2D labels (visible joints), the 2D-only ones
+    included. ``n`` / ``n_3d``: the numbers of hands evaluated and of those with 3D labels.
+    """
+    from .data.freihand import paper_scores
+
     model.eval()
-    preds, gts, uv_err, z_root_err = [], [], [], []
+    keep: dict[str, list[torch.Tensor]] = {k: [] for k in ("pred", "gt", "K", "z_root", "has_3d")}
+    uv_sum, uv_count = 0.0, 0
     for batch in loader:
         b = to_device(batch, runtime.device, channels_last)
         with runtime.autocast():
             p = model(b["image"], b["K"])
         scale = b["scale"][:, None, None]
-        preds.append((p.joints * scale).double().cpu())
-        gts.append(b["joints"].double().cpu())
-        uv_err.append((p.uv - b["uv"]).norm(dim=-1).mean(-1).cpu())
-        z_root_err.append(((p.z_root - b["z_root"]) * b["scale"]).abs().cpu())
+        keep["pred"].append((p.joints.float() * scale).double().cpu())
+        keep["gt"].append(b["joints"].double().cpu())
+        keep["K"].append(b["K"].double().cpu())
+        keep["z_root"].append(((p.z_root.float() - b["z_root"]) * b["scale"]).abs().double().cpu())
+        keep["has_3d"].append(b["has_3d"].cpu())
+        visible = b["uv_visible"] if "uv_visible" in b else torch.ones(p.uv.shape[:2], dtype=torch.bool)
+        visible = visible.to(p.uv.device) & b["has_2d"].to(p.uv.device)[:, None]
+        err = (p.uv.float() - b["uv"]).norm(dim=-1)
+        uv_sum += float(err[visible].sum())
+        uv_count += int(visible.sum())
     model.train()
-    pred, gt = torch.cat(preds).numpy(), torch.cat(gts).numpy()
-    result = metrics.evaluate(pred, gt, alignments=("none", "procrustes"))
-    return {
-        "epe_mm": result["none"].epe_mean,
-        "epe_aligned_mm": result["procrustes"].epe_mean,
-        "auc_aligned": result["procrustes"].auc,
-        "uv_px": float(torch.cat(uv_err).mean()),
-        "z_mm": float(np.abs(pred[..., 2] - gt[..., 2]).mean()),
-        "z_root_mm": float(torch.cat(z_root_err).mean()),
-    }
+    arrays = {k: torch.cat(v).numpy() for k, v in keep.items()}
+    has_3d = arrays["has_3d"].astype(bool)
+    n, n3 = len(has_3d), int(has_3d.sum())
+    if n3:
+        scores = paper_scores(arrays["pred"][has_3d], arrays["gt"][has_3d], arrays["K"][has_3d])
+        scores["z_root_mm"] = float(arrays["z_root"][has_3d].mean())
+    else:
+        scores = {"uv_px": math.nan, **dict.fromkeys(SCORES_3D, math.nan)}
+    scores["uv_px_all"] = uv_sum / uv_count if uv_count else math.nan
+    scores["n"], scores["n_3d"] = float(n), float(n3)
+    return {k: scores[k] for k in SCORE_ORDER}
 
 
 # ---------------------------------------------------------------------------------------------- training
@@ -391,6 +513,7 @@ class Trainer:
         self.epoch, self.step, self.step_in_epoch = 0, 0, 0
         self.best_metric = math.inf
         self.writer = None
+        self._loaders: dict[str, DataLoader] = {}
 
     # -- checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -458,15 +581,32 @@ class Trainer:
             for k, v in values.items():
                 self.writer.add_scalar(f"{tag}/{k}", v, self.step)
 
+    def _loader(self, name: str) -> DataLoader:
+        """The ``train`` or ``val`` loader of this :meth:`fit` call (built once: its workers persist)."""
+        if name not in self._loaders:
+            c, rt = self.config, self.runtime
+            if name == "train":
+                data, sampler, drop_last = self.train_set, self.sampler, True
+            else:
+                data, sampler, drop_last = self.val_set, EpochSampler(len(self.val_set), 0, 0, 1, shuffle=False), False
+            self._loaders[name] = make_loader(
+                data, sampler, c.data.batch_size, c.data.num_workers, rt.device, drop_last
+            )
+        return self._loaders[name]
+
     def validate(self) -> dict[str, float]:
-        c = self.config
-        sampler = EpochSampler(len(self.val_set), 0, 0, 1, shuffle=False)
-        loader = make_loader(self.val_set, sampler, c.data.batch_size, c.data.num_workers, self.runtime.device, False)
-        return evaluate_model(self.model, loader, self.runtime, c.runtime.channels_last)
+        return evaluate_model(self.model, self._loader("val"), self.runtime, self.config.runtime.channels_last)
 
     def fit(self, resume: bool = True, max_steps: int | None = None) -> FitResult:
         """Train until ``optim.epochs`` (or ``max_steps`` optimiser steps in this call, to stop early);
-        resumes from ``output.dir/last.pt`` when it exists and ``resume`` is set."""
+        resumes from ``output.dir/last.pt`` when it exists and ``resume`` is set. The loaders' workers live
+        for the whole call (they persist across epochs) and end with it."""
+        try:
+            return self._fit(resume, max_steps)
+        finally:
+            self._loaders.clear()  # the workers exit with their loaders
+
+    def _fit(self, resume: bool, max_steps: int | None) -> FitResult:
         from tqdm.auto import tqdm
 
         c, rt = self.config, self.runtime
@@ -479,12 +619,10 @@ class Trainer:
         losses: list[float] = []
         self.model.train()
         while self.epoch < c.optim.epochs:
+            # the epoch reaches the dataset with each batch (per-epoch augmentation draws; resumes replay them)
             self.sampler.set_epoch(self.epoch, skip=self.step_in_epoch * c.data.batch_size)
-            if hasattr(self.train_set, "set_epoch"):  # per-epoch augmentation draws: resumes replay them too
-                self.train_set.set_epoch(self.epoch)
-            loader = make_loader(self.train_set, self.sampler, c.data.batch_size, c.data.num_workers, rt.device, True)
             bar = tqdm(
-                loader,
+                self._loader("train"),
                 desc=f"epoch {self.epoch + 1}/{c.optim.epochs}",
                 disable=not (c.output.progress and rt.is_main),
                 leave=False,
@@ -533,8 +671,13 @@ __all__ = [
     "TrainingDiverged",
     "setup_runtime",
     "build_dataset",
+    "EpochAware",
+    "EpochBatch",
+    "EpochBatchSampler",
     "EpochSampler",
     "evaluate_model",
+    "make_loader",
+    "SCORES_3D",
     "load_checkpoint",
     "model_from_checkpoint",
     "atomic_save",

@@ -41,6 +41,7 @@ from handkin_train.data.crops import (  # noqa: E402
     N_UNIFORMS,
     keyed_uniforms,
     sample_augmentation,
+    warp_batch,
     warp_pil,
     warp_torch,
 )
@@ -531,6 +532,58 @@ def test_pil_and_torch_warps_agree():
     assert np.abs(a - b)[inner].max() <= 3  # rounding of PIL's fixed-point bilinear and colour matrix
 
 
+def nearest_warp_reference(images, T, size):
+    """Independent nearest-neighbour warp: every crop pixel (col, row) takes the source pixel at
+    round(T⁻¹ (col, row, 1)) (black outside), by plain numpy indexing."""
+    A = np.linalg.inv(T)
+    r, c = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    pix = np.stack([c, r, np.ones_like(c)], -1).reshape(-1, 3).astype(float)
+    out = np.zeros((len(T), size, size, 3), np.uint8)
+    h, w = images.shape[1:3]
+    for i in range(len(T)):
+        src = pix @ A[i].T
+        x, y = np.floor(src[:, 0] + 0.5).astype(int), np.floor(src[:, 1] + 0.5).astype(int)
+        ok = (x >= 0) & (x < w) & (y >= 0) & (y < h)
+        flat = out[i].reshape(-1, 3)
+        flat[ok] = images[i][y[ok], x[ok]]
+    return out
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_batched_warp_matches_the_per_image_path(folder_cache, interpolation):
+    """PreparedHands' batch (OpenCV, warp_batch) against PIL's per-image warp and colour matrix (warp_pil) on the
+    same draws, and (nearest) against an independent numpy warp; labels unchanged by the warp backend."""
+    _, out, _, _ = folder_cache
+    data = PreparedHands(out, augment=AugmentConfig(interpolation=interpolation, scale=(0.7, 1.3)), seed=5)
+    stored = np.load(out / "images.npy")
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 256, stored.shape, dtype=np.uint8)  # texture everywhere: every pixel counts
+    noisy = np.repeat(np.repeat(noisy[:, ::4, ::4], 4, axis=1), 4, axis=2)[:, : stored.shape[1], : stored.shape[2]]
+    noisy = np.ascontiguousarray(noisy)
+    data._arrays["images"] = noisy
+    idx = np.arange(4)
+    for salt in range(8):  # draws are keyed by (seed, salt, row)
+        batch = data.batch(idx, salt=salt)
+        geom, colour = data.geometry(idx, salt=salt)
+        got = batch["image"].permute(0, 2, 3, 1).numpy().astype(int)
+        ref = warp_pil(noisy[data.rows[idx]], geom.T, 64, interpolation, colour).astype(int)
+        diff = np.abs(got - ref)
+        if interpolation == "nearest":
+            assert (diff > 1).mean() < 1e-3, (diff > 1).mean()  # only source coordinates on a pixel border differ
+            plain = warp_batch(noisy[data.rows[idx]], geom.T, 64, "nearest")
+            indep = nearest_warp_reference(noisy[data.rows[idx]], geom.T, 64)
+            assert (plain != indep).any(-1).mean() < 1e-3
+        else:
+            # OpenCV quantises the source position to 1/32 px, PIL's fixed-point bilinear rounds otherwise
+            assert np.percentile(diff, 99) <= 3 and diff.mean() < 0.5
+        np.testing.assert_allclose(batch["uv"].numpy(), geom.uv, atol=1e-4)
+        np.testing.assert_allclose(batch["K"].numpy(), geom.K, rtol=1e-6, atol=1e-4)
+        proj = np.asarray(camera.project(batch["joints"].double().numpy(), batch["K"].double().numpy()))
+        np.testing.assert_allclose(proj, batch["uv"].numpy(), atol=1e-3)
+    with pytest.raises(ValueError, match=r"images must be uint8 \(N, H, W, 3\)"):
+        warp_batch(noisy[:2, ..., 0], geom.T[:2], 64)
+
+
 def test_colour_augmentation_matches_its_matrix(folder_cache):
     _, out, _, _ = folder_cache
     data = PreparedHands(out, augment=AugmentConfig(rotation_deg=0, shift=0, scale=(1, 1)), seed=1)
@@ -605,6 +658,83 @@ def test_dataloader_workers_fetch_whole_batches(folder_cache):
     assert set(direct) == ITEM_KEYS and direct["image"].is_contiguous(memory_format=torch.channels_last)
     subset = next(iter(torch.utils.data.DataLoader(torch.utils.data.Subset(data, [3, 1]), batch_size=2)))
     assert subset["image"].shape == (2, 3, 64, 64) and subset["has_3d"].shape == (2,)
+
+
+@pytest.mark.parametrize("kind", ["prepared", "mix"])
+def test_persistent_workers_follow_the_epoch(folder_cache, kind):
+    """make_loader's workers persist across epochs and still draw each epoch's augmentation (and mixture): the
+    batches equal those fetched directly in this process after set_epoch, also when an epoch is resumed."""
+    from torch.utils.data import default_collate
+
+    from handkin_train.engine import EpochSampler, make_loader
+
+    _, out, _, _ = folder_cache
+
+    def dataset():
+        if kind == "prepared":
+            return PreparedHands(out, augment=True, seed=3)
+        return MixedHands([PreparedHands(out, augment=True, seed=3), PreparedHands(out)], size=6, seed=1)
+
+    data, direct = dataset(), dataset()
+    sampler = EpochSampler(len(data), seed=0, rank=0, world_size=1)
+    loader = make_loader(data, sampler, 2, 2, torch.device("cpu"), drop_last=False)
+    pids, seen = set(), []
+    for epoch, skip in ((0, 0), (1, 0), (2, 2), (1, 0)):
+        sampler.set_epoch(epoch, skip)
+        got = list(loader)
+        pids.add(tuple(w.pid for w in loader._iterator._workers))
+        direct.set_epoch(epoch)
+        order = sampler.indices()[skip:]
+        assert len(got) == -(-len(order) // 2)
+        for j, b in enumerate(got):
+            want = default_collate(direct.__getitems__(order[2 * j : 2 * j + 2]))
+            for k in ("image", "uv", "K", "joints", "has_3d"):
+                torch.testing.assert_close(b[k], want[k], msg=f"epoch {epoch}, batch {j}, {k}")
+        seen.append(torch.cat([b["uv"] for b in got]))
+    assert len(pids) == 1  # the same worker processes throughout
+    assert not torch.equal(seen[0], seen[1]) and torch.equal(seen[1], seen[3])  # per epoch, and replayed exactly
+    del loader
+
+
+def test_augmentation_warped_on_the_device(folder_cache, tmp_path):
+    """augment.warp = device: the loader hands over the stored crops and the draws, the trainer's to_device warps
+    them (grid_sample); the labels are those of the loader path exactly, the pixels agree, a tiny fit runs."""
+    from handkin_train import Trainer
+    from handkin_train.data.cache import WARP_KEYS
+    from handkin_train.engine import to_device
+
+    _, out, _, _ = folder_cache
+    here = PreparedHands(out, augment=AugmentConfig(), seed=2)
+    there = PreparedHands(out, augment=AugmentConfig(warp="device"), seed=2)
+    for salt in range(3):
+        a = here.batch(np.arange(4), salt=salt)
+        raw = there.batch(np.arange(4), salt=salt)
+        assert raw["image"].shape == (4, 3, 96, 96) and set(WARP_KEYS) <= set(raw)
+        b = to_device(raw, torch.device("cpu"), channels_last=True)
+        assert set(b) == ITEM_KEYS and b["image"].shape == (4, 3, 64, 64) and b["image"].dtype == torch.uint8
+        for k in ITEM_KEYS - {"image"}:
+            torch.testing.assert_close(a[k], b[k])
+        diff = (a["image"].int() - b["image"].int()).abs()
+        assert (diff > 2).float().mean() < 0.01 and diff.float().mean() < 0.3
+    with pytest.raises(ConfigError, match="warp 'device' does not work inside a mix"):
+        mix = {"kind": "mix", "parts": [{"kind": "prepared", "path": str(out), "augment": {"warp": "device"}}]}
+        TrainConfig.from_dict({"data": {"train": mix}})
+    config = TrainConfig.from_dict(
+        {
+            "model": {"backbone": "resnet18", "image_size": 64},
+            "data": {
+                "train": {"kind": "prepared", "path": str(out), "augment": {"warp": "device"}},
+                "val": {"kind": "prepared", "path": str(out)},
+                "batch_size": 2,
+                "num_workers": 0,
+            },
+            "optim": {"epochs": 1, "lr": 0.003, "grad_clip": 1.0},
+            "runtime": {"device": "cpu"},
+            "output": {"dir": str(tmp_path / "run"), "progress": False},
+        }
+    )
+    result = Trainer(config).fit()
+    assert result.step == 2 and np.isfinite(result.losses).all() and np.isfinite(result.best_metric)
 
 
 # ------------------------------------------------------------------------------------------- weak labels, mixing

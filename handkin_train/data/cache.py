@@ -48,8 +48,8 @@ from .crops import (
     identity_colour,
     keyed_uniforms,
     sample_augmentation,
+    warp_batch,
     warp_image,
-    warp_pil,
     warp_torch,
 )
 from .readers import DatasetError, HandRecords, concat, read_dataset
@@ -356,8 +356,8 @@ class PreparedHands(Dataset):
     replay exactly; without it each batch draws a fresh key from torch's RNG (seeded per DataLoader worker).
     ``rows``: a view of some of the cache's rows. Items: see :meth:`batch`.
 
-    The DataLoader fetches whole batches through ``__getitems__``: one gather from the memory map, one PIL warp
-    per image (C code) and vectorised labels — no per-sample Python beyond that.
+    The DataLoader fetches whole batches through ``__getitems__``: one gather from the memory map, the OpenCV warp
+    and colour map (:func:`~.crops.warp_batch`, C++) and vectorised labels — no per-sample Python beyond that.
     """
 
     def __init__(
@@ -501,7 +501,12 @@ class PreparedHands(Dataset):
 
         ``salt`` keys the augmentation (default: the epoch set by :meth:`set_epoch`, else a draw from torch's
         RNG). ``device``: warp with ``torch.grid_sample`` on that device (e.g. ``"cuda"``; the tensors are
-        returned there) instead of PIL on the CPU.
+        returned there) instead of OpenCV on the CPU.
+
+        With ``augment.warp = "device"`` (and no ``device``) the batch holds the stored crops instead, ``image``
+        uint8 (B, 3, S, S), and what :func:`warp_on_device` needs to finish it wherever it is moved:
+        ``warp_T`` float32 (B, 3, 3) (stored px → crop px), ``warp_colour`` float32 (B, 3, 4), ``warp_spec`` int32
+        (B, 2) (crop side, 1 for nearest). The labels are those of the finished crops already.
         """
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
@@ -515,7 +520,14 @@ class PreparedHands(Dataset):
         m = (self.stored_size - self.image_size) // 2
         plain = colour is None and self.image_size == self.prepared_size and self.stored_size - self.image_size == 2 * m
         shared = device is None and torch.utils.data.get_worker_info() is not None  # hand over without a copy
-        if device is not None:
+        later = device is None and colour is not None and self.augment.warp == "device"
+        if later:  # the stored crops as they are; the trainer warps them on its device (warp_on_device)
+            size = self.stored_size
+            dev = None
+            image = _empty((len(rows), size, size, 3), torch.uint8, shared)
+            image.numpy()[:] = images[rows]
+            image = image.permute(0, 3, 1, 2)
+        elif device is not None:
             dev = torch.device(device)
             src = torch.from_numpy(np.ascontiguousarray(images[rows])).to(dev)
             if colour is None:
@@ -529,7 +541,7 @@ class PreparedHands(Dataset):
             if plain:
                 crops[:] = images[rows, m : m + size, m : m + size]
             else:
-                warp_pil([images[r] for r in rows], geom.T, size, self._interpolation, colour, out=crops)
+                warp_batch(images[rows], geom.T, size, self._interpolation, colour, out=crops)
             image = image.permute(0, 3, 1, 2)
         a = self._arrays
         b = len(rows)
@@ -557,6 +569,13 @@ class PreparedHands(Dataset):
             "has_3d": bools[:, 1],
             "uv_visible": bools[:, 2:23],
         }
+        if later:
+            warp = _empty((b, 21), torch.float32, shared)
+            spec = _empty((b, 2), torch.int32, shared)
+            warp.numpy()[:, :9] = geom.T.reshape(b, 9)
+            warp.numpy()[:, 9:] = colour.reshape(b, 12)
+            spec.numpy()[:] = (self.image_size, self._interpolation == "nearest")
+            out.update(warp_T=warp[:, :9].view(b, 3, 3), warp_colour=warp[:, 9:].view(b, 3, 4), warp_spec=spec)
         if dev is not None:
             out = {k: v.to(dev, non_blocking=True) for k, v in out.items()}
         return out
@@ -588,6 +607,27 @@ def _empty(shape: tuple[int, ...], dtype: torch.dtype, shared: bool) -> torch.Te
     proto = torch.empty(0, dtype=dtype)
     storage = proto._typed_storage()._new_shared(int(np.prod(shape)), device="cpu")
     return proto.new(storage).view(shape)
+
+
+#: Keys of a batch still to be warped on the device (``AugmentConfig.warp = "device"``).
+WARP_KEYS = ("warp_T", "warp_colour", "warp_spec")
+
+
+def warp_on_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Finish a batch fetched with ``augment.warp = "device"`` where its tensors are (e.g. on the GPU after the
+    transfer): the stored crops warped and coloured by :func:`~.crops.warp_torch` in one ``grid_sample``; the
+    warp keys removed. Batches without them are returned as they are."""
+    if "warp_T" not in batch:
+        return batch
+    spec = batch["warp_spec"]
+    if spec.ndim != 2 or not bool((spec == spec[:1]).all()):
+        raise ValueError("a batch to warp on the device must come from one dataset (one crop size, one resampling).")
+    size, nearest = (int(v) for v in spec[0].tolist())
+    images = batch["image"].permute(0, 2, 3, 1)  # (B, S, S, 3)
+    image = warp_torch(images, batch["warp_T"], size, "nearest" if nearest else "bilinear", batch["warp_colour"])
+    out = {k: v for k, v in batch.items() if k not in WARP_KEYS}
+    out["image"] = image
+    return out
 
 
 class BatchRow(Mapping):
@@ -680,4 +720,5 @@ __all__ = [
     "prepare_dataset",
     "read_manifest",
     "save_prepared",
+    "warp_on_device",
 ]
