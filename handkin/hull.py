@@ -596,8 +596,9 @@ def _bmc_edge_distance(xp: Any, fx: Any, fy: Any, wx: Any, wy: Any, ex: Any, ey:
 
 
 def _nearest_edge(xp: Any, pts: Any, polygons: Any) -> tuple[Any, Any, Any, Any, Any]:
-    """For points ``pts`` (J, 2, M) (no gradient taken): the start (sx, sy) and vector (ex, ey) of the edge with
-    the smallest D_A, each (J, 1, M), and the inside mask (J, M)."""
+    """For points ``pts`` (J, 2, M): the start (sx, sy) and vector (ex, ey) of the edge with the smallest D_A,
+    each (J, 1, M), and the inside mask (J, M). The search takes no gradient (the edges keep the polygons')."""
+    pts = detached(pts)
     wx, wy, ex, ey = _parts(xp, pts, polygons)
     nearest = _first_argmin(xp, _bmc_edge_distance(xp, pts[:, 0:1], pts[:, 1:2], wx, wy, ex, ey))
     picked = (_pick(xp, polygons[..., 0:1], nearest), _pick(xp, polygons[..., 1:2], nearest))
@@ -631,9 +632,13 @@ def _bmc_value_and_gradient(xp: Any, pts: Any, polygons: Any, with_gradient: boo
     return value, xp.where(inside[:, None], xp.zeros_like(grad), grad)
 
 
-def _bmc_autograd():
-    """``torch.autograd.Function`` applying D_A with its analytic gradient (built once, when torch is in use)."""
-    import torch
+def _bmc_autograd() -> Any:
+    """A ``torch.autograd.Function`` applying D_A with its analytic gradient, or None without torch. Built at
+    import time, as ``BMCLoss`` is: a class defined while ``torch.compile`` traces would break the graph."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is optional for handkin
+        return None
 
     class BMCDistance(torch.autograd.Function):
         @staticmethod
@@ -651,7 +656,7 @@ def _bmc_autograd():
     return BMCDistance
 
 
-_BMC_AUTOGRAD: list[Any] = []
+_BMC_DISTANCE = _bmc_autograd()
 
 
 def bmc_distance(points: Array, polygons: Array) -> Array:
@@ -669,16 +674,9 @@ def bmc_distance(points: Array, polygons: Array) -> Array:
     if _large_numpy(points):
         return _in_chunks(bmc_distance, points, polygons, single)
     pts = _batch_last(xp, points)
-    if is_torch(pts) and polygons.requires_grad:
-        sx, sy, ex, ey, inside = _nearest_edge(xp, detached(pts), polygons)
-        fx, fy = pts[:, 0:1], pts[:, 1:2]
-        value = _bmc_edge_distance(xp, fx, fy, fx - sx, fy - sy, ex, ey)[:, 0]
-        value = xp.where(inside, xp.zeros_like(value), value)
-    elif is_torch(pts) and pts.requires_grad:
-        if not _BMC_AUTOGRAD:
-            _BMC_AUTOGRAD.append(_bmc_autograd())
-        value = _BMC_AUTOGRAD[0].apply(pts, polygons)
-    else:
+    if is_torch(pts) and pts.requires_grad and not polygons.requires_grad:
+        value = _BMC_DISTANCE.apply(pts, polygons)
+    else:  # no gradient, or the polygons need one too: plain autograd through the value
         value = _bmc_value_and_gradient(xp, pts, polygons, with_gradient=False)[0]
     return _batch_first(xp, value, points, single)
 

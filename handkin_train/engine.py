@@ -384,34 +384,18 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") 
 # ---------------------------------------------------------------------------------------------- evaluation
 #: The 3D scores of :func:`evaluate_model` (NaN when no evaluated hand has 3D labels).
 SCORES_3D = (
-    "z_mm",
-    "z_rel_mm",
     "epe_mm",
     "auc",
     "epe_root_mm",
     "auc_root",
     "epe_aligned_mm",
     "auc_aligned",
+    "z_mm",
+    "z_rel_mm",
     "z_root_mm",
 )
-
-
 #: The keys of :func:`evaluate_model`'s result, in order.
-SCORE_ORDER = (
-    "epe_mm",
-    "auc",
-    "epe_root_mm",
-    "auc_root",
-    "epe_aligned_mm",
-    "auc_aligned",
-    "uv_px",
-    "uv_px_all",
-    "z_mm",
-    "z_rel_mm",
-    "z_root_mm",
-    "n",
-    "n_3d",
-)
+SCORE_ORDER = (*SCORES_3D, "uv_px", "uv_px_all", "n", "n_3d")
 
 
 @torch.no_grad()

@@ -299,8 +299,9 @@ def test_bmc_loss_traces_as_one_graph_for_torch_compile(tight):
     x = torch.tensor(
         np.asarray(HandSkeleton(joints=random_hands(9, (4,)), units="mm").normalized().joints), dtype=torch.float32
     )
-    explanation = dynamo.explain(BMCLoss(tight))(x)
-    assert explanation.graph_break_count == 0 and explanation.graph_count == 1
+    for joints in (x, x.clone().requires_grad_(True)):  # with a gradient: the custom autograd function of D_A
+        explanation = dynamo.explain(BMCLoss(tight))(joints)
+        assert explanation.graph_break_count == 0 and explanation.graph_count == 1, explanation.break_reasons
 
 
 @needs_torch

@@ -699,7 +699,6 @@ def test_persistent_workers_follow_the_epoch(folder_cache, kind):
 def test_augmentation_warped_on_the_device(folder_cache, tmp_path):
     """augment.warp = device: the loader hands over the stored crops and the draws, the trainer's to_device warps
     them (grid_sample); the labels are those of the loader path exactly, the pixels agree, a tiny fit runs."""
-    from handkin_train import Trainer
     from handkin_train.data.cache import WARP_KEYS
     from handkin_train.engine import to_device
 
@@ -719,22 +718,8 @@ def test_augmentation_warped_on_the_device(folder_cache, tmp_path):
     with pytest.raises(ConfigError, match="warp 'device' does not work inside a mix"):
         mix = {"kind": "mix", "parts": [{"kind": "prepared", "path": str(out), "augment": {"warp": "device"}}]}
         TrainConfig.from_dict({"data": {"train": mix}})
-    config = TrainConfig.from_dict(
-        {
-            "model": {"backbone": "resnet18", "image_size": 64},
-            "data": {
-                "train": {"kind": "prepared", "path": str(out), "augment": {"warp": "device"}},
-                "val": {"kind": "prepared", "path": str(out)},
-                "batch_size": 2,
-                "num_workers": 0,
-            },
-            "optim": {"epochs": 1, "lr": 0.003, "grad_clip": 1.0},
-            "runtime": {"device": "cpu"},
-            "output": {"dir": str(tmp_path / "run"), "progress": False},
-        }
-    )
-    result = Trainer(config).fit()
-    assert result.step == 2 and np.isfinite(result.losses).all() and np.isfinite(result.best_metric)
+    train = {"kind": "prepared", "path": str(out), "augment": {"warp": "device"}}
+    assert_tiny_fit_runs(tmp_path, train, out, batch_size=2)
 
 
 # ------------------------------------------------------------------------------------------- weak labels, mixing
@@ -837,22 +822,25 @@ def test_cli_prepare(tmp_path, capsys):
 
 
 def test_training_runs_on_a_prepared_mix(tmp_path, folder_cache):
-    from handkin_train import Trainer
 
     _, out, _, _ = folder_cache
+    parts = [
+        {"kind": "synthetic", "size": 4},
+        {"kind": "prepared", "path": str(out), "augment": True, "weak_fraction": 0.5},
+    ]
+    assert_tiny_fit_runs(tmp_path, {"kind": "mix", "parts": parts}, out, batch_size=4)
+
+
+def assert_tiny_fit_runs(tmp_path, train: dict, val_cache, batch_size: int) -> None:
+    """One CPU epoch of a ResNet-18 at 64 px on ``train``, validated on the prepared ``val_cache``: two steps,
+    finite losses and a finite best metric."""
     config = TrainConfig.from_dict(
         {
             "model": {"backbone": "resnet18", "image_size": 64},
             "data": {
-                "train": {
-                    "kind": "mix",
-                    "parts": [
-                        {"kind": "synthetic", "size": 4},
-                        {"kind": "prepared", "path": str(out), "augment": True, "weak_fraction": 0.5},
-                    ],
-                },
-                "val": {"kind": "prepared", "path": str(out)},
-                "batch_size": 4,
+                "train": train,
+                "val": {"kind": "prepared", "path": str(val_cache)},
+                "batch_size": batch_size,
                 "num_workers": 0,
             },
             "optim": {"epochs": 1, "lr": 0.003, "grad_clip": 1.0},
@@ -860,6 +848,8 @@ def test_training_runs_on_a_prepared_mix(tmp_path, folder_cache):
             "output": {"dir": str(tmp_path / "run"), "progress": False},
         }
     )
+    from handkin_train import Trainer
+
     result = Trainer(config).fit()
     assert result.step == 2 and np.isfinite(result.losses).all() and np.isfinite(result.best_metric)
 
