@@ -35,14 +35,8 @@ import math
 
 import numpy as np
 
+from .handsize import ADULT_REFERENCE_MM, HAND_LENGTH_PER_REFERENCE
 from .limits import AnglePolygon, Coupling, Interval, JointLimits, Provenance
-
-#: Adult wrist→middle_mcp lengths (mm) assumed by ``JointLimits.default(units="mm")``: the span of the real
-#: hands in the shared test data (79–111 mm) rounded outwards.
-ADULT_REFERENCE_MM = (75.0, 115.0)
-
-#: Hand length (wrist to middle fingertip) per reference-bone length, from the adult template (184 / 87 mm).
-HAND_LENGTH_PER_REFERENCE = 184.0 / 87.0
 
 #: Per angle joint: flexion (min, max), abduction (min, max) in degrees, the abduction range kept at
 #: maximal flexion (MCP joints: collateral ligaments tighten as the MCP flexes), and the grounding.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import Enum
 
 from .errors import UnitsError
+from .handsize import PLAUSIBLE_REFERENCE_MM
 
 
 class Units(str, Enum):
@@ -28,9 +29,6 @@ METRES_PER_UNIT: dict[Units, float] = {Units.m: 1.0, Units.cm: 0.01, Units.mm: 0
 #: Default reference bone for ``ref`` units (bones are named after their child joint).
 DEFAULT_REFERENCE_BONE = "middle_mcp"
 
-#: Plausible wrist→middle_mcp lengths in millimetres, used to catch unit mix-ups (adult ≈ 80–100 mm;
-#: the window is wide enough for children and for noisy network output).
-PLAUSIBLE_REFERENCE_MM = (15.0, 400.0)
 #: Plausible reference-bone length of a ``ref`` skeleton (1 for the default reference bone).
 PLAUSIBLE_REFERENCE_REF = (0.2, 5.0)
 

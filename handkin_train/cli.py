@@ -15,8 +15,8 @@ import numpy as np
 
 from handkin.errors import HandkinError
 from handkin.files import atomic_write
+from handkin.handsize import REFERENCE_MM
 
-DEFAULT_REFERENCE_MM = 87.0
 """Wrist→middle_mcp length assumed by ``predict`` to report millimetres (handkin's adult template)."""
 
 
@@ -202,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("-o", "--output", type=Path, required=True)
     pr.add_argument("--focal", type=float, help="focal length of the crop in pixels (default: the training data's)")
     pr.add_argument(
-        "--reference-mm", type=float, default=DEFAULT_REFERENCE_MM, help="wrist→middle_mcp length for joints_mm"
+        "--reference-mm", type=float, default=REFERENCE_MM, help="wrist→middle_mcp length for joints_mm"
     )
     pr.add_argument("--batch-size", type=int, default=16)
     pr.add_argument("--device", default="cpu")

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from handkin.errors import HandkinError
+from handkin.losses import DEFAULT_WEIGHTS as PAPER_WEIGHTS
 
 
 class ConfigError(HandkinError):
@@ -184,9 +185,9 @@ class LossConfig(Section):
     uv: float = Field(1.0, ge=0)
     z_rel: float = Field(5.0, ge=0)
     z_root: float = Field(1.0, ge=0)
-    bone_length: float = Field(0.1, ge=0)
-    root_bone: float = Field(0.1, ge=0)
-    angle: float = Field(0.01, ge=0)
+    bone_length: float = Field(PAPER_WEIGHTS["bone_length"], ge=0)
+    root_bone: float = Field(PAPER_WEIGHTS["root_bone"], ge=0)
+    angle: float = Field(PAPER_WEIGHTS["angle"], ge=0)
     limits: Path | None = None
     """A ``JointLimits`` JSON file (``handkin`` units ``ref`` or physical); ``None``: handkin's literature defaults."""
     uv_scale: float | None = Field(None, gt=0)

@@ -40,7 +40,7 @@ def training_limits(config: LossConfig) -> JointLimits:
     limits = JointLimits.load(config.limits) if config.limits is not None else JointLimits.default(units="ref")
     if limits.units != Units.ref:
         # physical limits: lengths over an adult wrist→middle_mcp range (handkin's default hand sizes)
-        from handkin.defaults import ADULT_REFERENCE_MM
+        from handkin.handsize import ADULT_REFERENCE_MM
         from handkin.units import scale_factor
 
         f = scale_factor("mm", limits.units)

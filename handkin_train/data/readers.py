@@ -34,12 +34,13 @@ import numpy as np
 
 from handkin import camera
 from handkin.errors import CameraError, HandkinError
+from handkin.handsize import DATASET_REFERENCE_MM
 from handkin.skeleton import HandSkeleton
 
 NUM_JOINTS = 21
 
 #: Plausible wrist→middle_mcp lengths of real hands, mm (catches metres read as millimetres and vice versa).
-REFERENCE_RANGE_MM = (35.0, 200.0)
+REFERENCE_RANGE_MM = DATASET_REFERENCE_MM
 
 
 class DatasetError(HandkinError):

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from handkin import camera
 from handkin.anatomy import ANGLE_BONES, ROOT_BONES, Bone, Finger, Joint
 from handkin.files import atomic_write
+from handkin.handsize import REFERENCE_MM
 from handkin.hull import contains
 from handkin.hull import project as project_into_polygons
 from handkin.limits import JointLimits
@@ -139,7 +140,7 @@ def _uniform(rng: np.random.Generator, bounds: Range, size: Any) -> np.ndarray:
 
 # --------------------------------------------------------------------------------------------- poses
 
-_REFERENCE_MM = ADULT_BONE_LENGTHS_MM[Bone.middle_mcp]
+_REFERENCE_MM = REFERENCE_MM
 #: Template bone lengths in reference lengths, Bone order (20,).
 _TEMPLATE_REF = np.array([ADULT_BONE_LENGTHS_MM[b] for b in Bone]) / _REFERENCE_MM
 _ROOT = np.array([int(b) for b in ROOT_BONES])
