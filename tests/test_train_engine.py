@@ -57,12 +57,19 @@ def test_overfits_a_small_batch(tmp_path, data16):
 
 
 def test_bmc_keeps_2d_only_predictions_plausible(tmp_path, data16):
-    """With 2D labels only, nothing constrains depth except BMC: its predictions violate the limits far less."""
+    """With 2D labels only, nothing constrains depth except BMC: its predictions violate the limits far less.
+
+    Two single runs are compared, so the threshold comes from their spread: 80 steps of this tiny run diverge
+    with the CPU's convolution kernels and thread count. With the paper's weights the ratio none/bmc spread
+    1.2–6.9 over 8 seeds × 1–2 threads (a fresh machine measured 2.1 against the old threshold 3). With the BMC
+    weights ×10 it spread 2.0–54 (median 7) over the same 16 runs; the test asks for 1.5.
+    """
     train, _ = data16
     batch = {**first_batch(train, 8), "has_3d": torch.zeros(8, dtype=torch.bool)}
     paper = Objective()  # scores both runs with the paper's weights
     results = {}
-    for name, weights in (("bmc", {}), ("none", {"bone_length": 0.0, "root_bone": 0.0, "angle": 0.0})):
+    strong = {"bone_length": 1.0, "root_bone": 1.0, "angle": 0.1}  # the paper's weights ×10
+    for name, weights in (("bmc", strong), ("none", {"bone_length": 0.0, "root_bone": 0.0, "angle": 0.0})):
         config = tiny_config(tmp_path / name, loss=weights, optim={"lr": 0.003, "grad_clip": 1.0})
         trainer = Trainer(config, train, train)
         for _ in range(80):
@@ -71,7 +78,7 @@ def test_bmc_keeps_2d_only_predictions_plausible(tmp_path, data16):
         with torch.no_grad():
             joints = trainer.model(batch["image"], batch["K"]).joints
         results[name] = paper.bmc(joints).total.item()
-    assert results["bmc"] < results["none"] / 3, results
+    assert results["bmc"] < results["none"] / 1.5, results
 
 
 def test_resume_replays_the_next_steps_exactly(tmp_path, data16):
