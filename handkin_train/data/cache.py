@@ -39,8 +39,11 @@ from torch.utils.data import Dataset
 from torch.utils.data._utils.collate import collate, default_collate_fn_map
 
 from handkin import camera
+from handkin.errors import ShapeError
+from handkin.progress import progress as progress_bar
 
-from ..config import AugmentConfig
+from ..errors import DatasetError
+from .augment import AugmentConfig
 from .crops import (
     N_UNIFORMS,
     crop_geometry,
@@ -52,7 +55,8 @@ from .crops import (
     warp_image,
     warp_torch,
 )
-from .readers import DatasetError, HandRecords, concat, read_dataset
+from .records import HandRecords, concat
+from .registry import read_dataset
 
 FORMAT = "handkin-prepared"
 CACHE_VERSION = 1
@@ -154,7 +158,7 @@ def prepare(
     A missing or unreadable image raises :class:`DatasetError` naming it; nothing is left behind.
     """
     if if_exists not in ("error", "overwrite", "keep"):
-        raise ValueError(f"if_exists must be 'error', 'overwrite' or 'keep', got {if_exists!r}.")
+        raise DatasetError(f"prepare: if_exists must be 'error', 'overwrite' or 'keep', got {if_exists!r}.")
     parts = [records] if isinstance(records, HandRecords) else list(records)
     source = np.concatenate([np.full(len(r), i, dtype=np.int16) for i, r in enumerate(parts)])
     recs = parts[0] if len(parts) == 1 else concat(parts)
@@ -213,23 +217,19 @@ def prepare(
         np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8, shape=(n, stored, stored, 3)).flush()
         chunks = [np.arange(i, min(i + 256, n)) for i in range(0, n, 256)]
         jobs = [(str(images_path), recs.image[rows].tolist(), geom.T[rows], rows, stored) for rows in chunks]
-        bar = _progress(n, progress)
         means = np.empty((n, 3), dtype=np.float32)
-        if workers > 0:
-            import multiprocessing
+        with progress_bar(total=n, desc="prepare", unit="hand", enabled=progress) as bar:
+            if workers > 0:
+                import multiprocessing
 
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for rows, m in zip(chunks, pool.imap(_fill_star, jobs), strict=True):
-                    means[rows] = m
-                    if bar is not None:
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    for rows, m in zip(chunks, pool.imap(_fill_star, jobs), strict=True):
+                        means[rows] = m
                         bar.update(len(rows))
-        else:
-            for rows, job in zip(chunks, jobs, strict=True):
-                means[rows] = _fill(*job)
-                if bar is not None:
+            else:
+                for rows, job in zip(chunks, jobs, strict=True):
+                    means[rows] = _fill(*job)
                     bar.update(len(rows))
-        if bar is not None:
-            bar.close()
         labels["mean_rgb"] = means
         _write_arrays(tmp, manifest, labels)
         _move_into_place(tmp, target, if_exists)
@@ -295,16 +295,6 @@ def _move_into_place(tmp: Path, target: Path, if_exists: str) -> None:
     os.replace(target, old)
     os.replace(tmp, target)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=total, desc="prepare", unit="hand")
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
@@ -468,7 +458,7 @@ class PreparedHands(Dataset):
         """Mark rows of this view 2D-only (``has_3d`` False): integer indices or a boolean mask."""
         sel = np.asarray(indices_or_mask)
         if sel.dtype == bool and sel.shape != self.has_3d.shape:
-            raise ValueError(f"a mask must have shape {self.has_3d.shape}, got {sel.shape}.")
+            raise ShapeError(f"mark_2d_only: a mask must have shape {self.has_3d.shape}, got {sel.shape}.")
         self.has_3d[sel] = False
 
     # -- batches
@@ -621,7 +611,10 @@ def warp_on_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return batch
     spec = batch["warp_spec"]
     if spec.ndim != 2 or not bool((spec == spec[:1]).all()):
-        raise ValueError("a batch to warp on the device must come from one dataset (one crop size, one resampling).")
+        raise DatasetError(
+            "a batch to warp on the device must come from one dataset (one crop size, one resampling): "
+            "augment.warp 'device' works on prepared datasets, not inside a mix."
+        )
     size, nearest = (int(v) for v in spec[0].tolist())
     images = batch["image"].permute(0, 2, 3, 1)  # (B, S, S, 3)
     image = warp_torch(images, batch["warp_T"], size, "nearest" if nearest else "bilinear", batch["warp_colour"])
@@ -687,7 +680,7 @@ def prepare_dataset(
     progress: bool = False,
     **reader_options: Any,
 ) -> Path | dict[str, np.ndarray]:
-    """Read dataset ``kind`` at ``path`` (:func:`~.readers.read_dataset` with ``reader_options``) and
+    """Read dataset ``kind`` at ``path`` (:func:`~.registry.read_dataset` with ``reader_options``) and
     :func:`prepare` it into ``out`` (the manifest records the source)."""
     options = {k: v for k, v in reader_options.items() if v is not None}
     if out is not None and if_exists == "keep" and (Path(out) / MANIFEST).is_file():
