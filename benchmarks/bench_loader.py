@@ -35,8 +35,8 @@ import handkin  # noqa: E402
 from handkin import camera  # noqa: E402
 from handkin_train.config import AugmentConfig  # noqa: E402
 from handkin_train.data import PreparedHands, SyntheticConfig, sample_cameras, sample_poses  # noqa: E402
-from handkin_train.data.cache import crop_records, margin_for, save_prepared  # noqa: E402
 from handkin_train.data.crops import warp_pil  # noqa: E402
+from handkin_train.data.prepare import crop_records, margin_for, save_prepared  # noqa: E402
 from handkin_train.data.records import build_records  # noqa: E402
 from handkin_train.loader import EpochSampler, make_loader  # noqa: E402
 

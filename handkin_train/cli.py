@@ -141,7 +141,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     import time
 
-    from .data.cache import prepare_dataset, read_manifest
+    from .data.prepare import prepare_dataset, read_manifest
 
     t0 = time.perf_counter()
     options = {"split": args.split, "images": args.images, "versions": args.versions, **_key_values(args.option)}
@@ -228,9 +228,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("images", type=Path, nargs="+")
     pr.add_argument("-o", "--output", type=Path, required=True)
     pr.add_argument("--focal", type=float, help="focal length of the crop in pixels (default: the training data's)")
-    pr.add_argument(
-        "--reference-mm", type=float, default=REFERENCE_MM, help="wrist→middle_mcp length for joints_mm"
-    )
+    pr.add_argument("--reference-mm", type=float, default=REFERENCE_MM, help="wrist→middle_mcp length for joints_mm")
     pr.add_argument("--batch-size", type=int, default=16)
     pr.add_argument("--device", default="cpu")
     pr.set_defaults(run=_predict)

@@ -10,8 +10,9 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from .config import DatasetConfig
-from .data.cache import PreparedHands, cache_name, prepare_dataset
+from .data.cache import PreparedHands
 from .data.mix import MixedHands, apply_weak
+from .data.prepare import cache_name, prepare_dataset
 from .data.synthetic import SyntheticConfig, SyntheticHands
 
 

@@ -34,7 +34,6 @@ from handkin_train.data import (  # noqa: E402
     weak_mask,
     write_submission,
 )
-from handkin_train.data.cache import read_manifest  # noqa: E402
 from handkin_train.data.crops import (  # noqa: E402
     N_UNIFORMS,
     keyed_uniforms,
@@ -45,6 +44,7 @@ from handkin_train.data.crops import (  # noqa: E402
 )
 from handkin_train.data.freihand import TRAINING_SIZE, read_submission, scale_to_reference  # noqa: E402
 from handkin_train.data.ho3d import GL_TO_CV  # noqa: E402
+from handkin_train.data.prepare import read_manifest  # noqa: E402
 from handkin_train.datasets import build_dataset  # noqa: E402
 from handkin_train.errors import ConfigError, DatasetError  # noqa: E402
 from handkin_train.evaluation import paper_scores  # noqa: E402
@@ -916,7 +916,9 @@ def test_reader_registry_drives_config_cli_and_read_dataset(tmp_path, monkeypatc
     with pytest.raises(ConfigError, match=r"data\.train: .*the mine reader takes no option versions"):
         TrainConfig.from_dict({"data": {"train": {"kind": "mine", "path": str(root), "versions": ["gs"]}}})
     out = tmp_path / "c"
-    assert cli_main(["prepare", "mine", str(root), "-o", str(out), "--image-size", "32", "-q", "--option", "flip=1"]) == 0
+    assert (
+        cli_main(["prepare", "mine", str(root), "-o", str(out), "--image-size", "32", "-q", "--option", "flip=1"]) == 0
+    )
     assert read_manifest(out)["sources"][0] == {**read_manifest(out)["sources"][0], "name": "mine", "flip": "1"}
     capsys.readouterr()
 
@@ -927,7 +929,9 @@ def test_config_checks_reader_options_per_kind():
     assert DatasetConfig(kind="rhd", path="x", images="imgs").reader_options.as_kwargs() == {"images": "imgs"}
     assert DatasetConfig().reader_options is None
     # configs saved before the registry (checkpoints) wrote every reader option, None, for every kind
-    old = TrainConfig.from_dict({"data": {"train": {"kind": "synthetic", "split": None, "images": None, "versions": None}}})
+    old = TrainConfig.from_dict(
+        {"data": {"train": {"kind": "synthetic", "split": None, "images": None, "versions": None}}}
+    )
     assert old.data.train.model_extra == {}
     for bad, msg in (
         ({"kind": "rhd", "path": "x", "versions": ["gs"]}, "the rhd reader takes no option versions"),

@@ -12,13 +12,14 @@ from typing import Any
 from .readers import DATASETS, DatasetError, HandRecords, concat, read_dataset
 
 # isort: on
-from .cache import PreparedHands, prepare, prepare_dataset, read_manifest
+from .cache import PreparedHands
 from .crops import CropGeometry, crop_geometry, warp_pil, warp_torch
 from .folder import read_folder, write_folder_annotations
 from .freihand import read_freihand, scale_to_reference, write_submission
 from .ho3d import read_ho3d
 from .interhand import read_interhand
 from .mix import MixedHands, apply_weak, weak_mask
+from .prepare import prepare, prepare_dataset, read_manifest
 from .registry import ReaderOptions, register_reader
 from .rhd import read_rhd
 from .synthetic import (
