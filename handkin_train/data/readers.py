@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..errors import DatasetError
 from .files import check_images_exist, load_json, load_pickle, require_dir, require_file
-from .records import REFERENCE_RANGE_MM, HandRecords, bbox_from_uv, build_records, concat
+from .records import NUM_JOINTS, REFERENCE_RANGE_MM, HandRecords, bbox_from_uv, build_records, concat
 from .registry import DATASETS, ReaderOptions, get_reader, read_dataset, register_reader
 
 # Importing a reader's module registers it: this order is the order of DATASETS.
@@ -37,6 +37,7 @@ __all__ = [
     "DATASETS",
     "DatasetError",
     "HandRecords",
+    "NUM_JOINTS",
     "REFERENCE_RANGE_MM",
     "ReaderOptions",
     "bbox_from_uv",
