@@ -8,7 +8,7 @@ images: the warp's cost does not depend on the picture), then measures
 * ``PreparedHands.batch`` in this process (one batch = one gather from the memory map, the OpenCV warp and colour
   map per image, vectorised labels), for nearest (the default) and bilinear resampling and without augmentation;
 * the same warp by PIL (``crops.warp_pil``, the reference implementation) on the same draws, for comparison;
-* the loader the trainer uses (``handkin_train.engine.make_loader``: DataLoader, EpochSampler, batched fetch
+* the loader the trainer uses (``handkin_train.loader.make_loader``: DataLoader, EpochSampler, batched fetch
   via ``__getitems__``, default collate) with ``--workers`` worker processes and with none;
 * the torch ``grid_sample`` warp (the GPU path) on the CPU, and on CUDA when present.
 
@@ -35,10 +35,10 @@ import handkin  # noqa: E402
 from handkin import camera  # noqa: E402
 from handkin_train.config import AugmentConfig  # noqa: E402
 from handkin_train.data import PreparedHands, SyntheticConfig, sample_cameras, sample_poses  # noqa: E402
-from handkin_train.data.cache import crop_records, margin_for, save_prepared  # noqa: E402
 from handkin_train.data.crops import warp_pil  # noqa: E402
-from handkin_train.data.readers import build_records  # noqa: E402
-from handkin_train.engine import EpochSampler, make_loader  # noqa: E402
+from handkin_train.data.prepare import crop_records, margin_for, save_prepared  # noqa: E402
+from handkin_train.data.records import build_records  # noqa: E402
+from handkin_train.loader import EpochSampler, make_loader  # noqa: E402
 
 
 def make_cache(folder: Path, n: int, size: int, context: float = 1.25) -> Path:

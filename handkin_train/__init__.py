@@ -9,14 +9,23 @@ Spurr et al., "Weakly Supervised 3D Hand Pose Estimation via Biomechanical Const
 * :mod:`~handkin_train.objective` — Eq. 10: masked L1 terms + handkin's BMC loss;
 * :mod:`~handkin_train.data` — built-in synthetic hands; FreiHAND/RHD/HO-3D/InterHand/folder readers, crops,
   augmentation, the prepared cache, weak labels and mixing;
-* :mod:`~handkin_train.engine` — training/evaluation loops, AMP, DDP, atomic checkpoints, exact resume;
+* :mod:`~handkin_train.runtime` — devices, precision, DDP process group, RNG states;
+* :mod:`~handkin_train.datasets` — datasets from a config section (:func:`~handkin_train.datasets.build_dataset`);
+* :mod:`~handkin_train.loader` — the epoch-aware loader (persistent workers, exact resume);
+* :mod:`~handkin_train.evaluation` — the paper's scores of a model;
+* :mod:`~handkin_train.checkpoints` — atomic checkpoints, :func:`model_from_checkpoint`;
+* :mod:`~handkin_train.trainer` — the training loop (:class:`Trainer`); :mod:`~handkin_train.engine` re-exports
+  all of these;
+* :mod:`~handkin_train.errors` — the typed errors (all :class:`handkin.errors.HandkinError`);
 * :mod:`~handkin_train.cli` — ``handkin-train fit | evaluate | predict | prepare``.
 """
 
-from .config import ConfigError, TrainConfig
-from .engine import Trainer, TrainingDiverged, model_from_checkpoint
-from .model import CheckpointError, HandPoseNet, Prediction, RootRefiner
+from .checkpoints import model_from_checkpoint
+from .config import TrainConfig
+from .errors import CheckpointError, ConfigError, DatasetError, DeviceError, TrainingDiverged
+from .model import HandPoseNet, Prediction, RootRefiner
 from .objective import LossBreakdown, Objective
+from .trainer import Trainer
 
 __version__ = "0.1.0"
 
@@ -27,6 +36,8 @@ __all__ = [
     "RootRefiner",
     "Prediction",
     "CheckpointError",
+    "DatasetError",
+    "DeviceError",
     "Objective",
     "LossBreakdown",
     "Trainer",

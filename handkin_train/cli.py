@@ -17,12 +17,14 @@ from handkin.errors import HandkinError
 from handkin.files import atomic_write
 from handkin.handsize import REFERENCE_MM
 
+from .errors import DatasetError
+
 """Wrist→middle_mcp length assumed by ``predict`` to report millimetres (handkin's adult template)."""
 
 
 def _fit(args: argparse.Namespace) -> int:
     from .config import TrainConfig
-    from .engine import Trainer
+    from .trainer import Trainer
 
     config = TrainConfig.load(args.config)
     if args.out is not None:
@@ -40,7 +42,11 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .engine import EpochSampler, build_dataset, evaluate_model, make_loader, model_from_checkpoint, setup_runtime
+    from .checkpoints import model_from_checkpoint
+    from .datasets import build_dataset
+    from .evaluation import evaluate_model
+    from .loader import EpochSampler, make_loader
+    from .runtime import setup_runtime
 
     model, config = model_from_checkpoint(args.checkpoint)
     runtime = setup_runtime(config.runtime.model_copy(update={"device": args.device}))
@@ -84,7 +90,7 @@ def _read_image(path: Path, size: int) -> tuple[np.ndarray, float, tuple[float, 
             )
             array = np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
     except (OSError, UnidentifiedImageError) as exc:
-        raise HandkinError(f"cannot read image {path}: {exc}") from exc
+        raise DatasetError(f"cannot read image {path}: {exc}") from exc
     return array, side / size, (int(left), int(top))
 
 
@@ -98,7 +104,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     from handkin import camera
 
-    from .engine import model_from_checkpoint
+    from .checkpoints import model_from_checkpoint
 
     model, config = model_from_checkpoint(args.checkpoint, args.device)
     size = config.model.image_size
@@ -135,10 +141,10 @@ def _predict(args: argparse.Namespace) -> int:
 def _prepare(args: argparse.Namespace) -> int:
     import time
 
-    from .data.cache import prepare_dataset, read_manifest
+    from .data.prepare import prepare_dataset, read_manifest
 
     t0 = time.perf_counter()
-    options = {"split": args.split, "images": args.images, "versions": args.versions}
+    options = {"split": args.split, "images": args.images, "versions": args.versions, **_key_values(args.option)}
     out = prepare_dataset(
         args.dataset,
         args.path,
@@ -171,6 +177,27 @@ def nominal_focal(size: int) -> float:
     return (lo + hi) / 2 * size / SyntheticConfig().image_size
 
 
+def _key_values(pairs: list[str]) -> dict[str, str]:
+    """``--option KEY=VALUE`` pairs (the reader's options model converts the values)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise DatasetError(f"--option takes KEY=VALUE (an option of the dataset's reader), got {pair!r}.")
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
+def _reader_help() -> str:
+    """The registered readers and their options, for ``prepare --help``."""
+    from .data.registry import available_readers, get_reader
+
+    return "; ".join(
+        f"{name} ({get_reader(name).description}; options {', '.join(get_reader(name).option_names)})"
+        for name in available_readers()
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="handkin-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -201,9 +228,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("images", type=Path, nargs="+")
     pr.add_argument("-o", "--output", type=Path, required=True)
     pr.add_argument("--focal", type=float, help="focal length of the crop in pixels (default: the training data's)")
-    pr.add_argument(
-        "--reference-mm", type=float, default=REFERENCE_MM, help="wrist→middle_mcp length for joints_mm"
-    )
+    pr.add_argument("--reference-mm", type=float, default=REFERENCE_MM, help="wrist→middle_mcp length for joints_mm")
     pr.add_argument("--batch-size", type=int, default=16)
     pr.add_argument("--device", default="cpu")
     pr.set_defaults(run=_predict)
@@ -214,12 +239,21 @@ def parser() -> argparse.ArgumentParser:
         "resolution plus label arrays into the folder OUTPUT (atomically). Train on it with "
         "data.train: {kind: prepared, path: OUTPUT}.",
     )
-    pp.add_argument("dataset", choices=["freihand", "rhd", "ho3d", "interhand", "folder"])
+    from .data.registry import available_readers
+
+    pp.add_argument("dataset", choices=available_readers(), help=_reader_help())
     pp.add_argument("path", type=Path, help="the dataset's folder or annotation file")
     pp.add_argument("-o", "--output", type=Path, required=True, help="cache folder to create")
     pp.add_argument("--split", help="the dataset's split (FreiHAND/RHD: training|evaluation, HO-3D: train|evaluation)")
     pp.add_argument("--images", type=Path, help="image folder (InterHand2.6M: images/<split>)")
     pp.add_argument("--versions", help="FreiHAND colour versions, comma-separated (gs,hom,sample,auto; default all)")
+    pp.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other option of the dataset's reader, e.g. --option hands=both (repeatable)",
+    )
     pp.add_argument("--image-size", type=int, default=128, help="training crop side, pixels (default 128)")
     pp.add_argument("--pad", type=float, default=1.4, help="crop side / hand box side (default 1.4)")
     pp.add_argument("--context", type=float, default=1.25, help="stored crop / training crop (default 1.25)")

@@ -1,7 +1,9 @@
 """The run configuration: a pydantic model loadable from YAML, with the paper's schedule as defaults.
 
-Every section rejects unknown keys, and a bad value raises :class:`ConfigError` naming the field
-(``optim.lr: Input should be greater than 0``) and the file.
+Every section rejects unknown keys (a dataset section accepts its reader's options, checked against the reader's
+options model in :mod:`handkin_train.data.registry`), and a bad value raises :class:`ConfigError` naming the field
+(``optim.lr: Input should be greater than 0``) and the file. :class:`AugmentConfig` lives with the augmentation
+(:mod:`handkin_train.data.augment`) and is re-exported here.
 """
 
 from __future__ import annotations
@@ -9,18 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from handkin.errors import HandkinError
 from handkin.losses import DEFAULT_WEIGHTS as PAPER_WEIGHTS
 
-
-class ConfigError(HandkinError):
-    """A configuration file or value is invalid (the message names the field)."""
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from .data.augment import AugmentConfig
+from .data.registry import RESERVED_KINDS, ReaderOptions, available_readers, dataset_kinds, get_reader
+from .errors import ConfigError, DatasetError
+from .schema import Section, describe
 
 
 class ModelConfig(Section):
@@ -35,58 +33,15 @@ class ModelConfig(Section):
     """BatchNorm in the refiner (supplementary Tab. 6); the paper found it better off for cross-dataset use."""
 
 
-class AugmentConfig(Section):
-    """Random augmentation of hand crops, drawn per sample (paper-style: scale, rotation, translation, colour).
-
-    Geometry keeps every label consistent: the crop is rotated about the camera's optical axis (the 3D joints
-    rotate with it), scaled and shifted (the crop intrinsics ``K`` follow), so ``uv = project(joints, K)`` holds
-    exactly after augmentation.
-    """
-
-    enabled: bool = True
-    scale: tuple[float, float] = (0.85, 1.15)
-    """Factor on the hand's size in the crop (1: the prepared crop's size; the box side × ``pad`` fills it)."""
-    rotation_deg: float = Field(180.0, ge=0.0, le=180.0)
-    """Rotation about the optical axis, uniform in ±this many degrees."""
-    shift: float = Field(0.08, ge=0.0, le=0.5)
-    """Translation of the hand centre, uniform in ±this fraction of the crop side, per axis."""
-    brightness: float = Field(0.3, ge=0.0, lt=1.0)
-    """Intensity factor uniform in 1 ± this."""
-    contrast: float = Field(0.3, ge=0.0, lt=1.0)
-    """Contrast factor about the image's mean grey, uniform in 1 ± this."""
-    saturation: float = Field(0.3, ge=0.0, le=1.0)
-    """Saturation factor (0: grey), uniform in 1 ± this."""
-    colour_gain: float = Field(0.1, ge=0.0, lt=1.0)
-    """Per-channel gain uniform in 1 ± this (white-balance / hue shifts)."""
-    interpolation: Literal["nearest", "bilinear"] = "nearest"
-    """Resampling of the warp. The prepared crops have the training resolution, so the warp is close to unit
-    scale: ``nearest`` moves image content by at most half a pixel (the labels stay exact) and costs about a
-    fifth less CPU than ``bilinear`` in the loader (``benchmarks/bench_loader.py``)."""
-    warp: Literal["loader", "device"] = "loader"
-    """Where the crops are warped and coloured. ``loader``: in the DataLoader workers on the CPU (OpenCV, about
-    0.1 ms per 128 px crop). ``device``: the workers only gather the stored crops and draw the augmentation (the
-    labels are final); the trainer warps and colours the whole batch with ``torch.grid_sample`` on its device
-    after the transfer (for GPUs whose loader CPUs are the bottleneck; it works, slowly, on the CPU too).
-    Prepared caches only, not inside a ``mix``."""
-
-    @model_validator(mode="after")
-    def _check_scale(self) -> AugmentConfig:
-        lo, hi = self.scale
-        if not (0.0 < lo <= hi):
-            raise ValueError(f"scale must be a range (lo, hi) with 0 < lo <= hi, got {self.scale}.")
-        return self
-
-
-DatasetKind = Literal["synthetic", "freihand", "rhd", "ho3d", "interhand", "folder", "prepared", "mix"]
-
-
 class DatasetConfig(Section):
     """One dataset: the built-in synthetic hands, a dataset read from disk, a prepared cache, or a mix.
 
     * ``synthetic`` — ``size`` rendered hands (``seed``); nothing is read.
-    * ``freihand`` / ``rhd`` / ``ho3d`` / ``interhand`` / ``folder`` — read from ``path`` (``split``, ``images``,
-      ``versions`` as the reader takes them; see docs/datasets.md), cropped once into a cache under
-      ``data.cache`` (in memory when it is unset) and read from there.
+    * a registered reader (``freihand`` / ``rhd`` / ``ho3d`` / ``interhand`` / ``folder``, or one added with
+      :func:`~handkin_train.data.registry.register_reader`) — read from ``path`` with the reader's options given
+      beside the other fields (``split``, ``images``, ``versions``, … as the reader's options model declares
+      them; see docs/datasets.md), cropped once into a cache under ``data.cache`` (in memory when it is unset)
+      and read from there.
     * ``prepared`` — a cache written by ``handkin-train prepare`` at ``path``.
     * ``mix`` — the datasets in ``parts``, drawn in proportion to ``ratios`` into an epoch of ``size`` samples
       (default: all parts' samples).
@@ -96,7 +51,10 @@ class DatasetConfig(Section):
     an annotation (FreiHAND's colour versions) are chosen together.
     """
 
-    kind: DatasetKind = "synthetic"
+    model_config = ConfigDict(extra="allow", frozen=True)  # the extra keys are the reader's options, checked below
+
+    kind: str = "synthetic"
+    """``synthetic``, a reader's name (:data:`~handkin_train.data.DATASETS`), ``prepared`` or ``mix``."""
     size: int | None = Field(None, ge=1)
     """synthetic: number of hands (default 2048); mix: samples per epoch; other kinds: a seeded random subset."""
     seed: int = 0
@@ -108,13 +66,6 @@ class DatasetConfig(Section):
     """Keep exactly this many samples (groups) with 3D labels, all others 2D-only (paper §5.6: 1 … 29,305)."""
     path: Path | None = None
     """Dataset root or annotation file (see docs/datasets.md), or the prepared cache folder."""
-    split: str | None = None
-    """The dataset's own split name (FreiHAND ``training``/``evaluation``, RHD ``training``/``evaluation``,
-    HO-3D ``train``/``evaluation``); default: the reader's."""
-    images: Path | None = None
-    """Image folder, where the reader cannot infer it (InterHand2.6M: ``images/<split>``)."""
-    versions: list[str] | None = None
-    """FreiHAND colour versions (``gs``, ``hom``, ``sample``, ``auto``); default all four."""
     subset: tuple[float, float] = (0.0, 1.0)
     """Keep the groups in this fraction range of the dataset, in its order (e.g. ``[0, 0.9]`` to train and
     ``[0.9, 1]`` to validate on one split, as the paper does with FreiHAND)."""
@@ -129,10 +80,36 @@ class DatasetConfig(Section):
     ratios: list[float] | None = None
     """mix: relative share of each part per epoch (default: in proportion to their sizes)."""
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in dataset_kinds():
+            raise ValueError(f"unknown dataset kind {kind!r}; choose from {', '.join(dataset_kinds())}.")
+        return kind
+
+    @model_validator(mode="after")
+    def _check_reader_options(self) -> DatasetConfig:
+        """The extra keys must be options of the kind's reader (``None``: unset, as configs saved before the
+        registry wrote ``split: null`` for every kind); they are kept validated (e.g. ``images`` as a Path)."""
+        given = {k: v for k, v in (self.model_extra or {}).items() if v is not None}
+        if self.kind in RESERVED_KINDS:
+            if given:
+                raise ValueError(
+                    f"unknown field(s) {', '.join(sorted(given))} for kind {self.kind!r}; reader options belong to "
+                    f"the datasets read from disk ({', '.join(available_readers())})."
+                )
+            options = {}
+        else:
+            try:
+                options = get_reader(self.kind).parse_options(given).model_dump(exclude_none=True)
+            except DatasetError as exc:
+                raise ValueError(str(exc)) from None
+        object.__setattr__(self, "__pydantic_extra__", options)
+        return self
+
     @model_validator(mode="after")
     def _check_kind(self) -> DatasetConfig:
-        readers = ("freihand", "rhd", "ho3d", "interhand", "folder", "prepared")
-        if self.kind in readers and self.path is None:
+        if self.kind not in ("synthetic", "mix") and self.path is None:
             raise ValueError(f"a {self.kind!r} dataset needs path (its folder or annotation file).")
         if self.kind == "mix":
             if not self.parts:
@@ -149,12 +126,21 @@ class DatasetConfig(Section):
             raise ValueError("parts and ratios belong to kind 'mix'.")
         if self.kind == "synthetic" and self.augment_config.enabled:
             raise ValueError("synthetic hands are rendered with random poses and cameras already: no augment.")
+        if self.kind == "synthetic" and self.subset != (0.0, 1.0):
+            raise ValueError("subset applies to datasets read from disk; give synthetic hands a size instead.")
         if sum(x is not None for x in (self.weak_count, self.labelled_3d)) + (self.weak_fraction > 0) > 1:
             raise ValueError("give one of weak_fraction, weak_count and labelled_3d.")
         lo, hi = self.subset
         if not 0.0 <= lo < hi <= 1.0:
             raise ValueError(f"subset must be a range 0 <= lo < hi <= 1, got {self.subset}.")
         return self
+
+    @property
+    def reader_options(self) -> ReaderOptions | None:
+        """The options of the kind's reader (``None`` for ``synthetic``, ``prepared`` and ``mix``)."""
+        if self.kind in RESERVED_KINDS:
+            return None
+        return get_reader(self.kind).options.model_validate(self.model_extra or {})
 
     @property
     def augment_config(self) -> AugmentConfig:
@@ -269,10 +255,7 @@ class TrainConfig(Section):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigError(f"{source}: {problems}") from None
+            raise ConfigError(f"{source}: {describe(exc)}") from None
 
     def to_yaml(self) -> str:
         import yaml
@@ -284,7 +267,7 @@ class TrainConfig(Section):
         data = self.model_dump()
         for name, fields in sections.items():
             if name not in data:
-                raise ConfigError(f"unknown config section {name!r}.")
+                raise ConfigError(f"unknown config section {name!r}; the sections are {', '.join(data)}.")
             data[name] = {**data[name], **fields}
         return self.from_dict(data, source="overrides")
 

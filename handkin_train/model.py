@@ -11,9 +11,10 @@ import torch
 from torch import Tensor, nn
 
 from handkin import camera
-from handkin.errors import HandkinError
+from handkin.errors import ShapeError
 
 from .config import ModelConfig
+from .errors import CheckpointError
 
 #: ImageNet statistics the torchvision backbones were trained with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -33,10 +34,6 @@ def mean_pose_bias() -> Tensor:
     uv = uv - (uv.max(0).values + uv.min(0).values) / 2
     uv = uv / (uv.max(0).values - uv.min(0).values).max() * 0.6
     return torch.cat([uv, torch.zeros(21, 1)], dim=-1).flatten()
-
-
-class CheckpointError(HandkinError):
-    """A checkpoint or weights file is missing, unreadable or does not fit the model."""
 
 
 class Prediction(NamedTuple):
@@ -164,7 +161,7 @@ class HandPoseNet(nn.Module):
 
     def forward(self, images: Tensor, K: Tensor) -> Prediction:
         if images.ndim != 4 or images.shape[1] != 3:
-            raise ValueError(f"images must have shape (B, 3, H, W), got {tuple(images.shape)}.")
+            raise ShapeError(f"images must have shape (B, 3, H, W), got {tuple(images.shape)}.")
         out = self.backbone(self.normalise(images))
         with torch.autocast(device_type=images.device.type, enabled=False):
             out = out.float().view(-1, 21, 3)

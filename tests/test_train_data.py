@@ -19,14 +19,12 @@ import handkin  # noqa: E402
 from handkin import camera  # noqa: E402
 from handkin.orders import convert  # noqa: E402
 from handkin_train.cli import main as cli_main  # noqa: E402
-from handkin_train.config import AugmentConfig, ConfigError, DatasetConfig, TrainConfig  # noqa: E402
+from handkin_train.config import AugmentConfig, DatasetConfig, TrainConfig  # noqa: E402
 from handkin_train.data import (  # noqa: E402
-    DatasetError,
     MixedHands,
     PreparedHands,
     SyntheticHands,
     crop_geometry,
-    paper_scores,
     prepare,
     read_folder,
     read_freihand,
@@ -36,7 +34,6 @@ from handkin_train.data import (  # noqa: E402
     weak_mask,
     write_submission,
 )
-from handkin_train.data.cache import read_manifest  # noqa: E402
 from handkin_train.data.crops import (  # noqa: E402
     N_UNIFORMS,
     keyed_uniforms,
@@ -47,7 +44,10 @@ from handkin_train.data.crops import (  # noqa: E402
 )
 from handkin_train.data.freihand import TRAINING_SIZE, read_submission, scale_to_reference  # noqa: E402
 from handkin_train.data.ho3d import GL_TO_CV  # noqa: E402
-from handkin_train.engine import build_dataset  # noqa: E402
+from handkin_train.data.prepare import read_manifest  # noqa: E402
+from handkin_train.datasets import build_dataset  # noqa: E402
+from handkin_train.errors import ConfigError, DatasetError  # noqa: E402
+from handkin_train.evaluation import paper_scores  # noqa: E402
 
 ITEM_KEYS = {"image", "uv", "z_rel", "z_root", "scale", "K", "joints", "has_2d", "has_3d", "uv_visible"}
 BLOB_JOINT = 8  # the index tip carries a bright blob in every fixture image
@@ -666,7 +666,7 @@ def test_persistent_workers_follow_the_epoch(folder_cache, kind):
     batches equal those fetched directly in this process after set_epoch, also when an epoch is resumed."""
     from torch.utils.data import default_collate
 
-    from handkin_train.engine import EpochSampler, make_loader
+    from handkin_train.loader import EpochSampler, make_loader
 
     _, out, _, _ = folder_cache
 
@@ -700,7 +700,7 @@ def test_augmentation_warped_on_the_device(folder_cache, tmp_path):
     """augment.warp = device: the loader hands over the stored crops and the draws, the trainer's to_device warps
     them (grid_sample); the labels are those of the loader path exactly, the pixels agree, a tiny fit runs."""
     from handkin_train.data.cache import WARP_KEYS
-    from handkin_train.engine import to_device
+    from handkin_train.loader import to_device
 
     _, out, _, _ = folder_cache
     here = PreparedHands(out, augment=AugmentConfig(), seed=2)
@@ -873,3 +873,91 @@ def test_paper_scores_and_submission(tmp_path):
     np.testing.assert_allclose(xyz, pred / 1000.0) and verts.shape == (40, 778, 3)
     with pytest.raises(ValueError, match="3960 samples"):
         write_submission(tmp_path / "pred.json", pred)
+
+
+# ------------------------------------------------------------------------------------------- reader registry
+def test_reader_registry_drives_config_cli_and_read_dataset(tmp_path, monkeypatch, capsys):
+    """A reader registered with its options model becomes a dataset kind everywhere: read_dataset, DATASETS,
+    the config (its options checked when the config is read), the prepared cache and the prepare command."""
+    from handkin_train.data import DATASETS, read_dataset, registry
+    from handkin_train.data.registry import ReaderOptions, dataset_kinds, get_reader, register_reader
+
+    assert tuple(DATASETS) == ("freihand", "rhd", "ho3d", "interhand", "folder")
+    assert dataset_kinds() == ["synthetic", *DATASETS, "prepared", "mix"]
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # registrations end with the test
+    seen = {}
+
+    def read_mine(path, flip=False, check_images=True):
+        seen.update(flip=flip, check_images=check_images)
+        return read_folder(path, check_images=check_images)
+
+    class MineOptions(ReaderOptions):
+        flip: bool | None = None
+
+    register_reader("mine", read_mine, MineOptions, description="a test reader")
+    with pytest.raises(DatasetError, match="exists already"):
+        register_reader("mine", read_mine, MineOptions)
+    assert "mine" in DATASETS and get_reader("MINE").option_names == ["check_images", "flip"]
+    root = tmp_path / "mine"
+    root.mkdir()
+    write_folder(root, n=3)
+    assert len(read_dataset("mine", root, flip=True, check_images=None)) == 3 and seen == {
+        "flip": True,
+        "check_images": True,
+    }
+    with pytest.raises(DatasetError, match=r"the mine reader takes no option split \(it takes check_images, flip\)"):
+        read_dataset("mine", root, split="training")
+    with pytest.raises(DatasetError, match="flip: Input should be a valid boolean"):
+        read_dataset("mine", root, flip="sideways")
+    cfg = TrainConfig.from_dict({"data": {"train": {"kind": "mine", "path": str(root), "flip": True}}})
+    assert cfg.data.train.reader_options.as_kwargs() == {"flip": True}
+    assert TrainConfig.from_dict(cfg.model_dump(mode="json")) == cfg  # the options dump beside the other fields
+    assert len(build_dataset(cfg.data.train, 32)) == 3
+    with pytest.raises(ConfigError, match=r"data\.train: .*the mine reader takes no option versions"):
+        TrainConfig.from_dict({"data": {"train": {"kind": "mine", "path": str(root), "versions": ["gs"]}}})
+    out = tmp_path / "c"
+    assert (
+        cli_main(["prepare", "mine", str(root), "-o", str(out), "--image-size", "32", "-q", "--option", "flip=1"]) == 0
+    )
+    assert read_manifest(out)["sources"][0] == {**read_manifest(out)["sources"][0], "name": "mine", "flip": "1"}
+    capsys.readouterr()
+
+
+def test_config_checks_reader_options_per_kind():
+    ok = DatasetConfig(kind="freihand", path="y", versions=["gs", "hom"], split="training")
+    assert ok.reader_options.as_kwargs() == {"split": "training", "versions": "gs,hom"}  # the cache-key spelling
+    assert DatasetConfig(kind="rhd", path="x", images="imgs").reader_options.as_kwargs() == {"images": "imgs"}
+    assert DatasetConfig().reader_options is None
+    # configs saved before the registry (checkpoints) wrote every reader option, None, for every kind
+    old = TrainConfig.from_dict(
+        {"data": {"train": {"kind": "synthetic", "split": None, "images": None, "versions": None}}}
+    )
+    assert old.data.train.model_extra == {}
+    for bad, msg in (
+        ({"kind": "rhd", "path": "x", "versions": ["gs"]}, "the rhd reader takes no option versions"),
+        ({"kind": "synthetic", "split": "training"}, "unknown field.* split for kind 'synthetic'"),
+        ({"kind": "prepared", "path": "x", "images": "y"}, "unknown field.* images for kind 'prepared'"),
+        ({"kind": "nope"}, "unknown dataset kind 'nope'; choose from synthetic, freihand"),
+        ({"kind": "rhd", "path": "x", "min_visible": "many"}, "min_visible"),
+        ({"kind": "synthetic", "subset": [0, 0.5]}, "subset applies to datasets read from disk"),
+    ):
+        with pytest.raises(ConfigError, match=msg):
+            TrainConfig.from_dict({"data": {"train": bad}})
+
+
+def test_errors_are_typed_handkin_errors():
+    from handkin.errors import HandkinError
+    from handkin_train import errors
+
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), HandkinError), name
+    assert issubclass(errors.TrainingDiverged, RuntimeError)
+    import handkin_train
+    from handkin_train import config, data, model
+    from handkin_train.data import readers
+
+    assert config.ConfigError is errors.ConfigError is handkin_train.ConfigError
+    assert data.DatasetError is readers.DatasetError is errors.DatasetError
+    assert model.CheckpointError is errors.CheckpointError
+    with pytest.raises(DatasetError, match="only 2 samples"):
+        weak_mask(np.ones(2, bool), labelled_3d=3)

@@ -11,9 +11,10 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
 from handkin_train import Objective, TrainConfig, Trainer, TrainingDiverged  # noqa: E402
+from handkin_train.checkpoints import load_checkpoint, model_from_checkpoint  # noqa: E402
 from handkin_train.cli import main as cli_main  # noqa: E402
-from handkin_train.engine import build_dataset, load_checkpoint, model_from_checkpoint  # noqa: E402
-from handkin_train.model import CheckpointError  # noqa: E402
+from handkin_train.datasets import build_dataset  # noqa: E402
+from handkin_train.errors import CheckpointError  # noqa: E402
 
 SIZE = 64  # crop size of the tests (the paper's 128 works the same, four times slower)
 
@@ -207,8 +208,10 @@ def test_evaluate_scores_3d_only_on_hands_with_3d_labels(tmp_path):
     """evaluate_model: the paper's 3D scores over the 3D-labelled hands only (checked against handkin.metrics on
     the same predictions), the 2D error over all hands; NaN 3D scores when no hand has 3D labels."""
     from handkin import metrics
-    from handkin_train.engine import SCORES_3D, EpochSampler, evaluate_model, make_loader, setup_runtime
+    from handkin_train.evaluation import SCORES_3D, evaluate_model
+    from handkin_train.loader import EpochSampler, make_loader
     from handkin_train.model import HandPoseNet
+    from handkin_train.runtime import setup_runtime
 
     c = tiny_config(tmp_path)
     data = build_dataset(c.data.val, SIZE)  # 8 hands

@@ -26,7 +26,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..config import AugmentConfig
+from handkin.errors import ShapeError
+
+from .augment import AugmentConfig
 
 #: Luminance weights (ITU-R BT.601) used by the saturation and contrast augmentation.
 LUMA = np.array([0.299, 0.587, 0.114])
@@ -167,7 +169,7 @@ def sample_augmentation(config: AugmentConfig, uniforms: np.ndarray, mean_rgb: n
     ``mean_rgb (N, 3)`` (the contrast pivots about its grey value)."""
     u = np.asarray(uniforms, dtype=np.float64)
     if u.ndim != 2 or u.shape[1] != N_UNIFORMS:
-        raise ValueError(f"uniforms must have shape (N, {N_UNIFORMS}), got {u.shape}.")
+        raise ShapeError(f"uniforms must have shape (N, {N_UNIFORMS}), got {u.shape}.")
 
     def sym(x: np.ndarray, half: float) -> np.ndarray:
         return (2.0 * x - 1.0) * half
@@ -281,13 +283,13 @@ def warp_batch(
     flags = {"nearest": cv2.INTER_NEAREST, "bilinear": cv2.INTER_LINEAR}[interpolation] | cv2.WARP_INVERSE_MAP
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}.")
+        raise ShapeError(f"images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}.")
     n = len(images)
     A = np.linalg.inv(np.asarray(T, dtype=np.float64).reshape(n, 3, 3))[:, :2, :]  # crop px → source px
     if out is None:
         out = np.empty((n, size, size, 3), dtype=np.uint8)
     if out.shape != (n, size, size, 3) or out.dtype != np.uint8 or not out.flags.c_contiguous:
-        raise ValueError(f"out must be a C-contiguous uint8 array of shape {(n, size, size, 3)}.")
+        raise ShapeError(f"out must be a C-contiguous uint8 array of shape {(n, size, size, 3)}.")
     mats = None if colour is None else np.asarray(colour, dtype=np.float64).reshape(n, 3, 4)
     src = np.ascontiguousarray(images)
     for i in range(n):  # one C++ call per image (a batched call does not exist; numpy gathers are 3× slower)

@@ -40,7 +40,10 @@ from handkin.errors import HandkinError
 from handkin.orders import convert, get_order
 from handkin.units import scale_factor
 
-from .readers import DatasetError, HandRecords, build_records, check_images_exist, load_json
+from ..errors import DatasetError
+from .files import check_images_exist, load_json
+from .records import HandRecords, build_records
+from .registry import ReaderOptions, register_reader
 
 FORMAT = "handkin-hands"
 VERSION = 1
@@ -250,4 +253,14 @@ def write_folder_annotations(
     return path
 
 
-__all__ = ["FORMAT", "VERSION", "read_folder", "write_folder_annotations"]
+class FolderOptions(ReaderOptions):
+    """The options of :func:`read_folder`."""
+
+    max_reprojection_px: float | None = None
+    """Largest allowed distance between given 2D joints and the projected 3D joints (default 10 px)."""
+
+
+register_reader("folder", read_folder, FolderOptions, description="your own images with hands.json / hands.npz")
+
+
+__all__ = ["FORMAT", "VERSION", "FolderOptions", "read_folder", "write_folder_annotations"]

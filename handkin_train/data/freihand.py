@@ -1,4 +1,5 @@
-"""FreiHAND (Zimmermann et al., ICCV 2019): reader, the paper's scores, and the submission file.
+"""FreiHAND (Zimmermann et al., ICCV 2019): reader and the submission file (the paper's scores:
+:func:`handkin_train.evaluation.paper_scores`).
 
 Layout (``FreiHAND_pub_v2/``, as published)::
 
@@ -26,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from handkin import metrics
+from handkin.errors import NonFiniteError, ShapeError, UnitsError
 
-from .readers import DatasetError, HandRecords, build_records, check_images_exist, load_json, require_dir
+from ..errors import DatasetError
+from .files import check_images_exist, load_json, require_dir
+from .records import HandRecords, build_records
+from .registry import ReaderOptions, register_reader
 
 #: Unique training samples; image ``i + TRAINING_SIZE * v`` is sample ``i`` in colour version ``v``.
 TRAINING_SIZE = 32560
@@ -121,52 +125,31 @@ def read_freihand(
     )
 
 
-# ------------------------------------------------------------------------------------------- scores
-def paper_scores(
-    pred_mm: np.ndarray,
-    gt_mm: np.ndarray,
-    K: np.ndarray | None = None,
-    *,
-    visible: np.ndarray | None = None,
-    reflection: bool = True,
-    thresholds: tuple[float, float, int] = metrics.PCK_THRESHOLDS_MM,
-) -> dict[str, float]:
-    """The numbers the paper reports, from predicted and true camera-space joints ``(N, 21, 3)`` mm:
+class FreihandOptions(ReaderOptions):
+    """The options of :func:`read_freihand`."""
 
-    * ``uv_px`` — mean 2D error of the projections, pixels (needs ``K (N, 3, 3)``), Tab. 2's "2D";
-    * ``z_mm`` — mean absolute depth error ``|Z − Ẑ|`` (needs ``K``), and ``z_rel_mm`` the same root-relative;
-    * ``epe_mm`` / ``auc`` — unaligned 3D mean EPE and AUC of the PCK over ``thresholds`` (0–50 mm, 100 steps);
-    * ``epe_root_mm`` / ``auc_root`` — root-relative (the ablations' "3D", §5.4);
-    * ``epe_aligned_mm`` / ``auc_aligned`` — after Procrustes alignment (FreiHAND's "aligned"; its script allows
-      reflections, hence ``reflection=True``).
+    split: str | None = None
+    """``training`` (default) or ``evaluation``."""
+    versions: list[str] | str | None = None
+    """Colour versions of the training images: names from ``gs``, ``hom``, ``sample``, ``auto`` (a list, or
+    comma-separated); default all four."""
 
-    Means follow FreiHAND's evaluation (per keypoint over samples, then over keypoints);
-    :func:`handkin.metrics.evaluate` does the work.
-    """
-    pred, gt = np.asarray(pred_mm, dtype=np.float64), np.asarray(gt_mm, dtype=np.float64)
-    ev = metrics.evaluate(
-        pred,
-        gt,
-        units="mm",
-        alignments=("none", "root", "procrustes"),
-        K=K,
-        visible=visible,
-        thresholds=thresholds,
-        reflection=reflection,
-    )
-    out = {
-        "epe_mm": ev["none"].epe_mean,
-        "auc": ev["none"].auc,
-        "epe_root_mm": ev["root"].epe_mean,
-        "auc_root": ev["root"].auc,
-        "epe_aligned_mm": ev["procrustes"].epe_mean,
-        "auc_aligned": ev["procrustes"].auc,
-    }
-    if K is not None:
-        vis = np.ones(pred.shape[:2], bool) if visible is None else np.asarray(visible, bool)
-        rel = (pred[..., 2] - pred[..., :1, 2]) - (gt[..., 2] - gt[..., :1, 2])
-        out = {"uv_px": ev.error_2d_px, "z_mm": ev.error_z_mm, "z_rel_mm": float(np.abs(rel)[vis].mean()), **out}
-    return out
+    def as_kwargs(self) -> dict[str, Any]:
+        kwargs = super().as_kwargs()
+        if isinstance(kwargs.get("versions"), list):  # one spelling for the reader, the cache name and manifest
+            kwargs["versions"] = ",".join(kwargs["versions"])
+        return kwargs
+
+
+register_reader("freihand", read_freihand, FreihandOptions, description="FreiHAND (FreiHAND_pub_v2/)")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "paper_scores":  # moved to handkin_train.evaluation; kept importable from here
+        from ..evaluation import paper_scores
+
+        return paper_scores
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------------- submission
@@ -177,7 +160,7 @@ def scale_to_reference(joints: np.ndarray, reference_length: np.ndarray, bone: t
     j = np.asarray(joints, dtype=np.float64)
     length = np.linalg.norm(j[:, bone[1]] - j[:, bone[0]], axis=-1)
     if np.any(length <= 0):
-        raise ValueError("a predicted reference bone has length 0; cannot rescale.")
+        raise DatasetError("scale_to_reference: a predicted reference bone has length 0; cannot rescale it.")
     return j * (np.asarray(reference_length, dtype=np.float64) / length)[:, None, None]
 
 
@@ -197,19 +180,21 @@ def write_submission(
     """
     xyz = np.asarray(xyz, dtype=np.float64)
     if xyz.ndim != 3 or xyz.shape[1:] != (21, 3):
-        raise ValueError(f"xyz must have shape (N, 21, 3), got {xyz.shape}.")
+        raise ShapeError(f"write_submission: xyz must have shape (N, 21, 3), got {xyz.shape}.")
     if expected is not None and len(xyz) != expected:
-        raise ValueError(f"FreiHAND's evaluation set has {expected} samples; got {len(xyz)} predictions.")
+        raise DatasetError(
+            f"FreiHAND's evaluation set has {expected} samples; got {len(xyz)} predictions (expected=None skips this)."
+        )
     if not np.all(np.isfinite(xyz)):
-        raise ValueError("xyz holds NaN or infinite values.")
+        raise NonFiniteError("write_submission: xyz holds NaN or infinite values.")
     factor = {"mm": 1e-3, "m": 1.0}.get(units)
     if factor is None:
-        raise ValueError(f"units must be 'mm' or 'm', got {units!r}.")
+        raise UnitsError(f"write_submission: units must be 'mm' or 'm', got {units!r}.")
     if verts is None:
         verts = np.zeros((len(xyz), 778, 3))
     verts = np.asarray(verts, dtype=np.float64)
     if verts.shape != (len(xyz), 778, 3):
-        raise ValueError(f"verts must have shape ({len(xyz)}, 778, 3), got {verts.shape}.")
+        raise ShapeError(f"write_submission: verts must have shape ({len(xyz)}, 778, 3), got {verts.shape}.")
     text = json.dumps([(xyz * factor).tolist(), verts.tolist()])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -243,11 +228,12 @@ def read_submission(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 __all__ = [
     "EVALUATION_SIZE",
+    "FreihandOptions",
     "IMAGE_SIZE",
     "SCALE_BONE",
     "TRAINING_SIZE",
     "VERSIONS",
-    "paper_scores",
+    "paper_scores",  # noqa: F822 - provided by __getattr__ (it moved to handkin_train.evaluation)
     "read_freihand",
     "read_submission",
     "scale_to_reference",

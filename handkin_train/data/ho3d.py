@@ -21,7 +21,10 @@ import numpy as np
 
 from handkin.orders import convert
 
-from .readers import DatasetError, HandRecords, build_records, check_images_exist, load_pickle, require_dir
+from ..errors import DatasetError
+from .files import check_images_exist, load_pickle, require_dir
+from .records import HandRecords, build_records
+from .registry import ReaderOptions, register_reader
 
 #: OpenGL → OpenCV camera frame: y and z flip.
 GL_TO_CV = np.diag([1.0, -1.0, -1.0])
@@ -109,4 +112,16 @@ def read_ho3d(
     )
 
 
-__all__ = ["GL_TO_CV", "read_ho3d"]
+class Ho3dOptions(ReaderOptions):
+    """The options of :func:`read_ho3d`."""
+
+    split: str | None = None
+    """``train`` (default) or ``evaluation``."""
+    skip_unannotated: bool | None = None
+    """Drop training frames without ``handJoints3D`` instead of raising (default: raise)."""
+
+
+register_reader("ho3d", read_ho3d, Ho3dOptions, description="HO-3D v2 / v3 (HO3D_v2/, HO3D_v3/)")
+
+
+__all__ = ["GL_TO_CV", "Ho3dOptions", "read_ho3d"]

@@ -25,7 +25,10 @@ import numpy as np
 from handkin import camera
 from handkin.orders import convert
 
-from .readers import DatasetError, HandRecords, build_records, check_images_exist, load_json, require_file
+from ..errors import DatasetError
+from .files import check_images_exist, load_json, require_file
+from .records import HandRecords, build_records
+from .registry import ReaderOptions, register_reader
 
 
 def _companions(data_json: Path) -> tuple[Path, Path]:
@@ -129,4 +132,17 @@ def read_interhand(
     )
 
 
-__all__ = ["read_interhand"]
+class InterhandOptions(ReaderOptions):
+    """The options of :func:`read_interhand`."""
+
+    images: Path | None = None
+    """The folder the ``file_name`` entries are relative to (published set: ``images/<split>``; default: the
+    JSON's folder)."""
+    min_valid: int | None = None
+    """Hands with fewer valid joints are dropped (default 10)."""
+
+
+register_reader("interhand", read_interhand, InterhandOptions, description="InterHand2.6M (*_data.json)")
+
+
+__all__ = ["InterhandOptions", "read_interhand"]

@@ -20,6 +20,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from handkin.errors import ShapeError
+
+from ..errors import ConfigError, DatasetError
+
 #: Spawn key of the weak-labelling permutation (kept apart from other uses of a dataset's seed).
 _WEAK_STREAM = 0x3D2D
 _MIX_STREAM = 0x313
@@ -44,20 +48,22 @@ def weak_mask(
     n = len(has_3d)
     group = np.arange(n) if group is None else np.asarray(group).reshape(-1)
     if len(group) != n:
-        raise ValueError(f"group has {len(group)} rows, has_3d {n}.")
+        raise ShapeError(f"weak_mask: group has {len(group)} rows, has_3d {n}; give one group per row.")
     if sum(x is not None for x in (count, labelled_3d)) + (fraction > 0) > 1:
-        raise ValueError("give one of fraction, count and labelled_3d.")
+        raise ConfigError("weak labels: give one of fraction (weak_fraction), count (weak_count) and labelled_3d.")
     if not 0.0 <= fraction <= 1.0:
-        raise ValueError(f"fraction must lie in [0, 1], got {fraction}.")
+        raise ConfigError(f"weak labels: fraction (weak_fraction) must lie in [0, 1], got {fraction}.")
     eligible = np.unique(group[has_3d])
     g = len(eligible)
     if labelled_3d is not None:
         if labelled_3d > g:
-            raise ValueError(f"labelled_3d={labelled_3d} but only {g} samples (groups) have 3D labels.")
+            raise DatasetError(
+                f"labelled_3d={labelled_3d} but only {g} samples (groups) have 3D labels: ask for at most {g}."
+            )
         n_weak = g - labelled_3d
     elif count is not None:
         if count > g:
-            raise ValueError(f"weak_count={count} but only {g} samples (groups) have 3D labels.")
+            raise DatasetError(f"weak_count={count} but only {g} samples (groups) have 3D labels: ask for at most {g}.")
         n_weak = count
     else:
         n_weak = int(round(fraction * g))
@@ -88,7 +94,7 @@ def apportion(total: int, weights: Sequence[float]) -> np.ndarray:
     """``total`` split into integers proportional to ``weights`` (largest remainders; sums exactly to ``total``)."""
     w = np.asarray(weights, dtype=np.float64)
     if w.ndim != 1 or len(w) == 0 or np.any(w < 0) or w.sum() <= 0:
-        raise ValueError(f"weights must be non-negative and not all 0, got {list(weights)}.")
+        raise ConfigError(f"mix ratios must be non-negative and not all 0, got {list(weights)}.")
     exact = total * w / w.sum()
     counts = np.floor(exact).astype(np.int64)
     rest = total - counts.sum()
@@ -111,13 +117,13 @@ class MixedHands(Dataset):
     ) -> None:
         self.parts = list(parts)
         if not self.parts:
-            raise ValueError("MixedHands needs at least one dataset.")
+            raise DatasetError("MixedHands needs at least one dataset (the parts of a mix).")
         lengths = np.array([len(p) for p in self.parts])
         if np.any(lengths == 0):
-            raise ValueError(f"every part needs samples; sizes are {lengths.tolist()}.")
+            raise DatasetError(f"every part of a mix needs samples; their sizes are {lengths.tolist()}.")
         weights = lengths if ratios is None else np.asarray(ratios, dtype=np.float64)
         if len(weights) != len(self.parts):
-            raise ValueError(f"{len(weights)} ratios for {len(self.parts)} parts.")
+            raise ConfigError(f"{len(weights)} mix ratios for {len(self.parts)} parts: give one ratio per part.")
         self.size = int(lengths.sum() if size is None else size)
         self.counts = apportion(self.size, weights)
         self.seed = int(seed)

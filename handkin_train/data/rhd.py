@@ -26,16 +26,10 @@ import numpy as np
 
 from handkin.orders import convert
 
-from .readers import (
-    DatasetError,
-    HandRecords,
-    build_records,
-    check_images_exist,
-    load_json,
-    load_pickle,
-    require_dir,
-    require_file,
-)
+from ..errors import DatasetError
+from .files import check_images_exist, load_json, load_pickle, require_dir, require_file
+from .records import HandRecords, build_records
+from .registry import ReaderOptions, register_reader
 
 IMAGE_SIZE = 320
 #: RHD's rendered 2D labels agree with the projected 3D joints far better than this (px).
@@ -198,4 +192,20 @@ def _as_id(value, by_id: dict):
     raise KeyError(f"image_id {value!r} is not among the images")
 
 
-__all__ = ["IMAGE_SIZE", "read_rhd"]
+class RhdOptions(ReaderOptions):
+    """The options of :func:`read_rhd`."""
+
+    split: str | None = None
+    """``training`` (default) or ``evaluation``."""
+    hands: str | None = None
+    """``visible`` (default: one hand per image, the more visible one) or ``both``."""
+    min_visible: int | None = None
+    """Hands with fewer visible keypoints are dropped (default 1)."""
+    images: Path | None = None
+    """The image folder, when it is not the standard ``color/`` beside the pickle (or the JSON's folder)."""
+
+
+register_reader("rhd", read_rhd, RhdOptions, description="Rendered Hand Pose (RHD_published_v2/, or mmpose's JSON)")
+
+
+__all__ = ["IMAGE_SIZE", "RhdOptions", "read_rhd"]

@@ -1,0 +1,127 @@
+"""Evaluation: the paper's scores of predicted hands (:func:`paper_scores`) and of a model on a loader
+(:func:`evaluate_model`, the trainer's validation and ``handkin-train evaluate``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from handkin import metrics
+
+from .loader import to_device
+from .runtime import Runtime
+
+
+def paper_scores(
+    pred_mm: np.ndarray,
+    gt_mm: np.ndarray,
+    K: np.ndarray | None = None,
+    *,
+    visible: np.ndarray | None = None,
+    reflection: bool = True,
+    thresholds: tuple[float, float, int] = metrics.PCK_THRESHOLDS_MM,
+) -> dict[str, float]:
+    """The numbers the paper reports, from predicted and true camera-space joints ``(N, 21, 3)`` mm:
+
+    * ``uv_px`` — mean 2D error of the projections, pixels (needs ``K (N, 3, 3)``), Tab. 2's "2D";
+    * ``z_mm`` — mean absolute depth error ``|Z − Ẑ|`` (needs ``K``), and ``z_rel_mm`` the same root-relative;
+    * ``epe_mm`` / ``auc`` — unaligned 3D mean EPE and AUC of the PCK over ``thresholds`` (0–50 mm, 100 steps);
+    * ``epe_root_mm`` / ``auc_root`` — root-relative (the ablations' "3D", §5.4);
+    * ``epe_aligned_mm`` / ``auc_aligned`` — after Procrustes alignment (FreiHAND's "aligned"; its script allows
+      reflections, hence ``reflection=True``).
+
+    Means follow FreiHAND's evaluation (per keypoint over samples, then over keypoints);
+    :func:`handkin.metrics.evaluate` does the work.
+    """
+    pred, gt = np.asarray(pred_mm, dtype=np.float64), np.asarray(gt_mm, dtype=np.float64)
+    ev = metrics.evaluate(
+        pred,
+        gt,
+        units="mm",
+        alignments=("none", "root", "procrustes"),
+        K=K,
+        visible=visible,
+        thresholds=thresholds,
+        reflection=reflection,
+    )
+    out = {
+        "epe_mm": ev["none"].epe_mean,
+        "auc": ev["none"].auc,
+        "epe_root_mm": ev["root"].epe_mean,
+        "auc_root": ev["root"].auc,
+        "epe_aligned_mm": ev["procrustes"].epe_mean,
+        "auc_aligned": ev["procrustes"].auc,
+    }
+    if K is not None:
+        vis = np.ones(pred.shape[:2], bool) if visible is None else np.asarray(visible, bool)
+        rel = (pred[..., 2] - pred[..., :1, 2]) - (gt[..., 2] - gt[..., :1, 2])
+        out = {"uv_px": ev.error_2d_px, "z_mm": ev.error_z_mm, "z_rel_mm": float(np.abs(rel)[vis].mean()), **out}
+    return out
+
+
+#: The 3D scores of :func:`evaluate_model` (NaN when no evaluated hand has 3D labels).
+SCORES_3D = (
+    "epe_mm",
+    "auc",
+    "epe_root_mm",
+    "auc_root",
+    "epe_aligned_mm",
+    "auc_aligned",
+    "z_mm",
+    "z_rel_mm",
+    "z_root_mm",
+)
+#: The keys of :func:`evaluate_model`'s result, in order.
+SCORE_ORDER = (*SCORES_3D, "uv_px", "uv_px_all", "n", "n_3d")
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: nn.Module, loader: DataLoader, runtime: Runtime, channels_last: bool = False
+) -> dict[str, float]:
+    """The paper's scores (:func:`paper_scores`) of ``model`` on ``loader``'s hands.
+
+    3D scores — ``z_mm``, ``z_rel_mm``, ``epe_mm``/``auc`` (unaligned), ``epe_root_mm``/``auc_root``,
+    ``epe_aligned_mm``/``auc_aligned`` (Procrustes), ``z_root_mm`` — over the hands with 3D labels only
+    (``has_3d``), the predicted joints scaled to mm by each hand's true reference-bone length; NaN when there
+    are none. ``uv_px``: the 2D error over those same hands (paper_scores' projection error); ``uv_px_all``:
+    the 2D error of the predicted keypoints over every hand with 2D labels (visible joints), the 2D-only ones
+    included. ``n`` / ``n_3d``: the numbers of hands evaluated and of those with 3D labels.
+    """
+    model.eval()
+    keep: dict[str, list[torch.Tensor]] = {k: [] for k in ("pred", "gt", "K", "z_root", "has_3d")}
+    uv_sum, uv_count = 0.0, 0
+    for batch in loader:
+        b = to_device(batch, runtime.device, channels_last)
+        with runtime.autocast():
+            p = model(b["image"], b["K"])
+        scale = b["scale"][:, None, None]
+        keep["pred"].append((p.joints.float() * scale).double().cpu())
+        keep["gt"].append(b["joints"].double().cpu())
+        keep["K"].append(b["K"].double().cpu())
+        keep["z_root"].append(((p.z_root.float() - b["z_root"]) * b["scale"]).abs().double().cpu())
+        keep["has_3d"].append(b["has_3d"].cpu())
+        visible = b["uv_visible"] if "uv_visible" in b else torch.ones(p.uv.shape[:2], dtype=torch.bool)
+        visible = visible.to(p.uv.device) & b["has_2d"].to(p.uv.device)[:, None]
+        err = (p.uv.float() - b["uv"]).norm(dim=-1)
+        uv_sum += float(err[visible].sum())
+        uv_count += int(visible.sum())
+    model.train()
+    arrays = {k: torch.cat(v).numpy() for k, v in keep.items()}
+    has_3d = arrays["has_3d"].astype(bool)
+    n, n3 = len(has_3d), int(has_3d.sum())
+    if n3:
+        scores = paper_scores(arrays["pred"][has_3d], arrays["gt"][has_3d], arrays["K"][has_3d])
+        scores["z_root_mm"] = float(arrays["z_root"][has_3d].mean())
+    else:
+        scores = {"uv_px": math.nan, **dict.fromkeys(SCORES_3D, math.nan)}
+    scores["uv_px_all"] = uv_sum / uv_count if uv_count else math.nan
+    scores["n"], scores["n_3d"] = float(n), float(n3)
+    return {k: scores[k] for k in SCORE_ORDER}
+
+
+__all__ = ["SCORES_3D", "SCORE_ORDER", "evaluate_model", "paper_scores"]

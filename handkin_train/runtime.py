@@ -1,0 +1,105 @@
+"""Where and how a training process computes: device, precision, process group, random generators.
+
+* ``runtime.device = "auto"`` takes CUDA when present. Under ``torchrun`` (``WORLD_SIZE > 1``) each rank joins a
+  process group — NCCL on GPUs, gloo on the CPU — and takes its ``LOCAL_RANK`` GPU.
+* Precision ``auto``: bf16 autocast on GPUs that support it, fp16 with a gradient scaler otherwise, fp32 on the
+  CPU; ``bf16`` also works on the CPU.
+* :func:`rng_state` / :func:`set_rng_state` save and restore every global generator (checkpoints hold them).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .config import RuntimeConfig
+from .errors import DeviceError
+
+
+@dataclass
+class Runtime:
+    """Where and how this process computes."""
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+    amp_dtype: torch.dtype | None = None
+    use_scaler: bool = False
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+
+def setup_runtime(config: RuntimeConfig) -> Runtime:
+    """Resolve the device and precision; join the process group when launched by ``torchrun``."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    name = config.device
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(
+                f"runtime.device is {config.device!r} but CUDA is not available on this machine: set runtime.device "
+                "to 'cpu' (or 'auto')."
+            )
+        if world_size > 1:
+            device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if world_size > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    precision = config.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device.type == "cuda" else "fp32"
+    amp_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = not config.deterministic
+        torch.backends.cudnn.deterministic = config.deterministic
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    return Runtime(device, rank, world_size, amp_dtype, use_scaler=precision == "fp16")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict[str, Any]:
+    """Every global RNG state (Python, NumPy, torch, CUDA when present), for a checkpoint."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the states :func:`rng_state` returned (exact resume)."""
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+__all__ = ["Runtime", "rng_state", "seed_everything", "set_rng_state", "setup_runtime"]

@@ -1,0 +1,238 @@
+"""The training loop: ``Trainer(config).fit()`` trains, validates each epoch, checkpoints and resumes.
+
+* **DDP.** Under ``torchrun`` the model is wrapped in ``DistributedDataParallel`` and each rank reads its shard
+  (:mod:`.runtime`, :mod:`.loader`).
+* **Precision.** Autocast as :mod:`.runtime` resolves it; the camera, refiner and losses always run in float32.
+* **Checkpoints** (``output.dir``): ``last.pt`` after every epoch (and every ``checkpoint_every`` steps),
+  ``best.pt`` at the best validation 3D error, written atomically (:mod:`.checkpoints`); resuming replays
+  exactly the batches that were not yet seen.
+* **Safety.** A non-finite loss or gradient stops the run with :class:`~handkin_train.errors.TrainingDiverged`
+  before anything is saved, so the last good checkpoint stays intact.
+* **Logs.** TensorBoard scalars (every loss term, learning rate, validation metrics) in ``output.dir/tb``,
+  a progress bar on rank 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from handkin.progress import progress
+
+from .checkpoints import CHECKPOINT_VERSION, atomic_save, load_checkpoint
+from .config import TrainConfig
+from .datasets import build_dataset
+from .errors import TrainingDiverged
+from .evaluation import evaluate_model
+from .loader import EpochSampler, make_loader, to_device
+from .model import HandPoseNet
+from .objective import LossBreakdown, Objective
+from .runtime import rng_state, seed_everything, set_rng_state, setup_runtime
+
+
+@dataclass
+class FitResult:
+    """Where a :meth:`Trainer.fit` call stopped."""
+
+    epoch: int
+    step: int
+    losses: list[float]
+    """The total loss of every step taken in this call."""
+    best_metric: float
+    """Best validation 3D EPE (mm) so far."""
+    checkpoint: Path | None
+
+    @property
+    def last_loss(self) -> float:
+        return self.losses[-1] if self.losses else math.nan
+
+
+class Trainer:
+    """``Trainer(config).fit()``: trains, validates each epoch, checkpoints, resumes from ``output.dir/last.pt``."""
+
+    def __init__(self, config: TrainConfig, train_set: Dataset | None = None, val_set: Dataset | None = None) -> None:
+        self.config = config
+        self.runtime = setup_runtime(config.runtime)
+        seed_everything(config.runtime.seed + self.runtime.rank)
+        rt, c = self.runtime, config
+        self.out = Path(c.output.dir)
+        show = c.output.progress and rt.is_main
+        size = c.model.image_size
+        self.train_set = train_set if train_set is not None else build_dataset(c.data.train, size, c.data.cache, show)
+        self.val_set = val_set if val_set is not None else build_dataset(c.data.val, size, c.data.cache, show)
+        self.model = HandPoseNet(c.model).to(rt.device)
+        if c.runtime.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.objective = Objective(c.loss, image_size=c.model.image_size).to(rt.device)
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=c.optim.lr, momentum=c.optim.momentum, weight_decay=c.optim.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, c.optim.step_epochs, c.optim.gamma)
+        self.scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.use_scaler)
+        self.net: nn.Module = self.model
+        if rt.distributed:
+            ids = [rt.device.index] if rt.device.type == "cuda" else None
+            self.net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.loss_fn: nn.Module = self.objective
+        if c.runtime.compile:  # the BMC loss is ~3,600 small kernels eager: compiling fuses them too
+            self.net = torch.compile(self.net)
+            self.loss_fn = torch.compile(self.objective)
+        self.sampler = EpochSampler(len(self.train_set), c.runtime.seed, rt.rank, rt.world_size)
+        self.epoch, self.step, self.step_in_epoch = 0, 0, 0
+        self.best_metric = math.inf
+        self.writer = None
+        self._loaders: dict[str, DataLoader] = {}
+
+    # -- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "version": CHECKPOINT_VERSION,
+            "config": self.config.model_dump(mode="json"),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "step_in_epoch": self.step_in_epoch,
+            "best_metric": self.best_metric,
+            "rng": rng_state(),
+        }
+
+    def save(self, name: str = "last.pt") -> Path | None:
+        if not self.runtime.is_main:
+            return None
+        return atomic_save(self.state_dict(), self.out / name)
+
+    def resume(self, path: str | Path) -> None:
+        state = load_checkpoint(path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step, self.step_in_epoch = state["epoch"], state["step"], state["step_in_epoch"]
+        self.best_metric = state["best_metric"]
+        set_rng_state(state["rng"])
+
+    # -- one step
+    def train_step(self, batch: dict[str, torch.Tensor]) -> LossBreakdown:
+        rt, c = self.runtime, self.config
+        b = to_device(batch, rt.device, c.runtime.channels_last)
+        with rt.autocast():
+            pred = self.net(b["image"], b["K"])
+        terms = self.loss_fn(pred, b)
+        if not torch.isfinite(terms.total):
+            raise TrainingDiverged(
+                f"the loss became {terms.total.item()} at epoch {self.epoch}, step {self.step} "
+                f"({', '.join(f'{k}={v.item():.4g}' for k, v in terms._asdict().items())}); the last good "
+                f"checkpoint in {self.out} is intact. Lower optim.lr or set optim.grad_clip."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(terms.total).backward()
+        self.scaler.unscale_(self.optimizer)
+        norm = nn.utils.clip_grad_norm_(self.model.parameters(), c.optim.grad_clip or math.inf)
+        if not rt.use_scaler and not torch.isfinite(norm):  # (the fp16 scaler skips such steps by itself)
+            raise TrainingDiverged(
+                f"the gradient became {norm.item()} at epoch {self.epoch}, step {self.step}; the last good checkpoint "
+                f"in {self.out} is intact. Lower optim.lr or set optim.grad_clip."
+            )
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return terms
+
+    def _log(self, tag: str, values: dict[str, float]) -> None:
+        if self.writer is None and self.runtime.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.out / "tb"))
+        if self.writer is not None:
+            for k, v in values.items():
+                self.writer.add_scalar(f"{tag}/{k}", v, self.step)
+
+    def _loader(self, name: str) -> DataLoader:
+        """The ``train`` or ``val`` loader of this :meth:`fit` call (built once: its workers persist)."""
+        if name not in self._loaders:
+            c, rt = self.config, self.runtime
+            if name == "train":
+                data, sampler, drop_last = self.train_set, self.sampler, True
+            else:
+                data, sampler, drop_last = self.val_set, EpochSampler(len(self.val_set), 0, 0, 1, shuffle=False), False
+            self._loaders[name] = make_loader(
+                data, sampler, c.data.batch_size, c.data.num_workers, rt.device, drop_last
+            )
+        return self._loaders[name]
+
+    def validate(self) -> dict[str, float]:
+        return evaluate_model(self.model, self._loader("val"), self.runtime, self.config.runtime.channels_last)
+
+    def fit(self, resume: bool = True, max_steps: int | None = None) -> FitResult:
+        """Train until ``optim.epochs`` (or ``max_steps`` optimiser steps in this call, to stop early);
+        resumes from ``output.dir/last.pt`` when it exists and ``resume`` is set. The loaders' workers live
+        for the whole call (they persist across epochs) and end with it."""
+        try:
+            return self._fit(resume, max_steps)
+        finally:
+            self._loaders.clear()  # the workers exit with their loaders
+
+    def _fit(self, resume: bool, max_steps: int | None) -> FitResult:
+        c, rt = self.config, self.runtime
+        last = self.out / "last.pt"
+        if resume and last.exists():
+            self.resume(last)
+        if rt.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.yaml").write_text(c.to_yaml())
+        losses: list[float] = []
+        self.model.train()
+        while self.epoch < c.optim.epochs:
+            # the epoch reaches the dataset with each batch (per-epoch augmentation draws; resumes replay them)
+            self.sampler.set_epoch(self.epoch, skip=self.step_in_epoch * c.data.batch_size)
+            bar = progress(
+                self._loader("train"),
+                desc=f"epoch {self.epoch + 1}/{c.optim.epochs}",
+                enabled=c.output.progress and rt.is_main,
+            )
+            stop = False
+            for batch in bar:
+                if max_steps is not None and len(losses) >= max_steps:
+                    stop = True
+                    break
+                terms = self.train_step(batch)
+                self.step += 1
+                self.step_in_epoch += 1
+                losses.append(terms.total.item())
+                if self.step % c.output.log_every == 0 or len(losses) == 1:
+                    values = {k: v.item() for k, v in terms._asdict().items()}
+                    values["lr"] = self.optimizer.param_groups[0]["lr"]
+                    self._log("train", values)
+                    bar.set_postfix(loss=f"{values['total']:.4g}")
+                if c.output.checkpoint_every and self.step % c.output.checkpoint_every == 0:
+                    self.save()
+            bar.close()
+            if stop:
+                self.save()
+                return FitResult(self.epoch, self.step, losses, self.best_metric, last if rt.is_main else None)
+            self.epoch += 1
+            self.step_in_epoch = 0
+            self.scheduler.step()
+            if rt.is_main:
+                scores = self.validate()
+                self._log("val", scores)
+                if scores["epe_mm"] < self.best_metric:
+                    self.best_metric = scores["epe_mm"]
+                    self.save("best.pt")
+                self.save()
+            if rt.distributed:
+                torch.distributed.barrier()
+        if self.writer is not None:
+            self.writer.flush()
+        return FitResult(self.epoch, self.step, losses, self.best_metric, last if rt.is_main else None)
+
+
+__all__ = ["FitResult", "Trainer"]
