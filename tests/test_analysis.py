@@ -19,7 +19,7 @@ from handkin.analysis import (
     smooth,
     write_report,
 )
-from handkin.cli import DEMO_KEY_POSES, demo_angles
+from handkin.demo import DEMO_KEY_POSES, demo_angles
 from handkin.errors import FileFormatError, UnitsError
 from handkin.io import HandSequence, load
 
