@@ -15,7 +15,7 @@ import numpy as np
 
 from handkin import analysis
 from handkin import io as hio
-from handkin.cli import demo_sequence
+from handkin.demo import demo_sequence
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "mediapipe_video_sequence" / "sequence_mp21_mm.npz"
 

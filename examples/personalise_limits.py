@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import handkin
-from handkin import JointLimits, analysis
+from handkin import JointLimits, personal
 from handkin.io import HandSequence
 
 
@@ -33,8 +33,8 @@ def calibration(flexion_deg: tuple[float, float], n: int = 300, seed: int = 0) -
 def main(out: Path) -> None:
     defaults = JointLimits.default()
     # Ana is hypermobile: her finger joints bend 40° backwards; Ben is stiff: at most 60° of flexion
-    ana = analysis.fit_user_limits(calibration((-40, 90)), user="ana")  # union with the defaults: only widens
-    ben = analysis.fit_user_limits(calibration((0, 60), seed=1), user="ben", rule="replace")  # his own range
+    ana = personal.fit_user_limits(calibration((-40, 90)), user="ana")  # union with the defaults: only widens
+    ben = personal.fit_user_limits(calibration((0, 60), seed=1), user="ben", rule="replace")  # his own range
 
     backwards = handkin.posed_hand({"index_pip": (-35, 0)}, degrees=True)
     print("index PIP 35° backwards — within the defaults:", bool(defaults.check(backwards).ok))
@@ -44,7 +44,7 @@ def main(out: Path) -> None:
     print(ben.check(fist).table())
 
     print("\nAna and Ben compared (degrees; IoU = overlap of the joint's angle polygons):")
-    print(analysis.compare_limits(ana, ben, names=("ana", "ben")).table(markdown=False))
+    print(personal.compare_limits(ana, ben, names=("ana", "ben")).table(markdown=False))
 
     path = ana.save(out / "limits_ana.json")
     assert JointLimits.load(path) == ana

@@ -11,68 +11,13 @@ import numpy as np
 
 from . import __version__
 from .anatomy import AngleJoint, Bone
+from .demo import DEMO_KEY_POSES, DEMO_POSE, demo_angles, demo_sequence  # noqa: F401  (the demo data's old home)
 from .errors import HandkinError
 from .frames import JointAngles
 from .limits import JointLimits
 from .orders import available_orders, get_order
 from .skeleton import HandSkeleton
 from .template import posed_hand
-
-#: The pose of the built-in demo hand: a relaxed, slightly closed right hand (degrees).
-DEMO_POSE = {
-    "thumb_cmc": (15, 20), "thumb_mcp": (20, 0), "thumb_ip": (15, 0),
-    "index_mcp": (20, 5), "index_pip": (30, 0), "index_dip": (15, 0),
-    "middle_mcp": (25, 0), "middle_pip": (35, 0), "middle_dip": (20, 0),
-    "ring_mcp": (30, -5), "ring_pip": (40, 0), "ring_dip": (25, 0),
-    "little_mcp": (35, -10), "little_pip": (45, 0), "little_dip": (25, 0),
-}  # fmt: skip
-
-#: Key poses of the demo sequence (degrees, (flexion, abduction); joints not named stay at 0).
-_FINGERS = ("index", "middle", "ring", "little")
-DEMO_KEY_POSES: dict[str, dict[str, tuple[float, float]]] = {
-    "open": {f"{f}_{j}": (5.0, 0.0) for f in _FINGERS for j in ("mcp", "pip", "dip")},
-    "fist": {
-        "thumb_cmc": (30, 10), "thumb_mcp": (45, 0), "thumb_ip": (60, 0),
-        **{f"{f}_mcp": (85, 0) for f in _FINGERS},
-        **{f"{f}_pip": (100, 0) for f in _FINGERS},
-        **{f"{f}_dip": (60, 0) for f in _FINGERS},
-    },
-    "pinch": {
-        "thumb_cmc": (35, 35), "thumb_mcp": (20, 0), "thumb_ip": (20, 0),
-        "index_mcp": (45, 0), "index_pip": (50, 0), "index_dip": (30, 0),
-        **{f"{f}_{j}": (20, 0) for f in ("middle", "ring", "little") for j in ("mcp", "pip", "dip")},
-    },
-    "spread": {
-        "thumb_cmc": (-20, -30), "thumb_mcp": (-10, 0),
-        "index_mcp": (-10, 20), "middle_mcp": (-10, 0), "ring_mcp": (-10, -15), "little_mcp": (-10, -25),
-    },
-}  # fmt: skip
-
-
-def demo_angles(fps: float = 30.0, seconds_per_move: float = 1.0, hold: float = 0.3) -> np.ndarray:
-    """The demo's joint angles ``(T, 15, 2)`` radians: open hand → fist → pinch → spread → open, each move
-    eased (cosine) over ``seconds_per_move`` and each pose held for ``hold`` seconds."""
-    keys = ["open", "fist", "pinch", "spread", "open"]
-    poses = []
-    for k in keys:
-        a = np.zeros((15, 2))
-        for name, pair in DEMO_KEY_POSES[k].items():
-            a[int(AngleJoint[name])] = pair
-        poses.append(np.radians(a))
-    n_move, n_hold = max(2, round(seconds_per_move * fps)), max(1, round(hold * fps))
-    s = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n_move, endpoint=False))[:, None, None]
-    frames = [np.repeat(poses[0][None], n_hold, axis=0)]
-    for a, b in zip(poses[:-1], poses[1:], strict=True):
-        frames += [a + s * (b - a), np.repeat(b[None], n_hold, axis=0)]
-    return np.concatenate(frames)
-
-
-def demo_sequence(fps: float = 30.0, units: str = "mm"):
-    """The demo recording as a :class:`~handkin.io.HandSequence` (forward kinematics of the adult template)."""
-    from .io import HandSequence
-
-    hand = posed_hand(demo_angles(fps), units=units)
-    return HandSequence.from_skeleton(hand, fps=fps, source="handkin demo: open → fist → pinch → spread (FK)")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -111,7 +56,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _demo_sequence_report(args: argparse.Namespace) -> None:
     """The main job: a recording (FK, open → fist → pinch → spread) analysed with the default limits, reported."""
-    from .analysis import analyze, write_report
+    from .sequence_report import write_report
+    from .timeseries import analyze
 
     seq = demo_sequence(units=args.units)
     result = analyze(seq)
@@ -146,7 +92,8 @@ def _analyze(args: argparse.Namespace) -> int:
     bone-length consistency (a tracking-quality signal) and the frames outside the limits. Bad frames
     (missing joints, NaN) are reported and left out. With --out, a report (Markdown or HTML) with a
     summary table, ROM table, angle time series, angle-plane plots and a 3D snapshot is written."""
-    from .analysis import analyze, write_report
+    from .sequence_report import write_report
+    from .timeseries import analyze
 
     seq = _load(args.file, args)
     result = analyze(
@@ -170,7 +117,7 @@ def _fit_limits(args: argparse.Namespace) -> int:
     """Fit a person's joint limits from calibration recordings (their valid frames; outliers dropped by
     --percentiles), merged into the built-in limits (or --base), and write them as JSON for
     `handkin analyze --limits`."""
-    from .analysis import compare_limits, fit_user_limits
+    from .personal import compare_limits, fit_user_limits
 
     seqs = [_load(f, args) for f in args.files]
     for s in seqs:
@@ -231,7 +178,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     """Compare two sets of limits joint by joint: flexion and abduction ranges, polygon areas and overlap (IoU)."""
-    from .analysis import compare_limits
+    from .personal import compare_limits
 
     a, b = _limits(args.a), _limits(args.b)
     print(compare_limits(a, b, names=(Path(args.a).stem, Path(args.b).stem)).table(markdown=False))

@@ -695,4 +695,36 @@ __all__ = [
     "distance",
     "polygon_area",
     "box_polygon",
+    "clip_convex",
 ]
+
+
+# ---------------------------------------------------------------------------------------------- clipping
+
+
+def clip_convex(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+    """The intersection of two convex counter-clockwise polygons ``subject`` ``(N, 2)`` and ``clip`` ``(M, 2)``.
+
+    Sutherland–Hodgman: ``subject`` is cut by each edge of ``clip`` in turn. Returns the vertices ``(K, 2)``
+    (counter-clockwise, in the input's units; K may exceed N and M) or ``(0, 2)`` when the polygons do not
+    overlap. Points on a ``clip`` edge count as inside, so touching polygons give a degenerate (zero-area)
+    polygon; measure it with :func:`polygon_area`. numpy only.
+    """
+    out = np.asarray(subject, dtype=np.float64).reshape(-1, 2)
+    clip = np.asarray(clip, dtype=np.float64).reshape(-1, 2)
+    for i in range(len(clip)):
+        if len(out) == 0:
+            break
+        a, b = clip[i], clip[(i + 1) % len(clip)]
+        edge = b - a
+        side = edge[0] * (out[:, 1] - a[1]) - edge[1] * (out[:, 0] - a[0])  # >= 0: inside (left of a CCW edge)
+        new = []
+        for k in range(len(out)):
+            p, q = out[k], out[(k + 1) % len(out)]
+            sp, sq = side[k], side[(k + 1) % len(out)]
+            if sp >= 0:
+                new.append(p)
+            if (sp >= 0) != (sq >= 0):
+                new.append(p + (q - p) * (sp / (sp - sq)))
+        out = np.asarray(new).reshape(-1, 2)
+    return out

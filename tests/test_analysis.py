@@ -19,7 +19,7 @@ from handkin.analysis import (
     smooth,
     write_report,
 )
-from handkin.cli import DEMO_KEY_POSES, demo_angles
+from handkin.demo import DEMO_KEY_POSES, demo_angles
 from handkin.errors import FileFormatError, UnitsError
 from handkin.io import HandSequence, load
 
@@ -209,3 +209,16 @@ def test_real_video_sequence():
     assert np.isfinite(result.bones.deviation).all() and result.bones.deviation.max() > 0.05
     # the defaults accept the (real) range of motion of this recording
     assert len(result.violations.frames) < 0.05 * len(seq)
+
+
+def test_every_old_name_is_importable_from_its_old_home():
+    """handkin.analysis, split into timeseries / personal / sequence_report, still offers every name it had, and
+    the demo data moved out of the CLI stays importable from it."""
+    from handkin import analysis, cli, demo, personal, sequence_report, timeseries
+
+    homes = (timeseries, personal, sequence_report)
+    for name in [*analysis.__all__, "ANGLE_NAMES", "BONE_NAMES", "CHUNK", "SmoothMethod"]:
+        obj = getattr(analysis, name)
+        assert name == "HandSequence" or any(getattr(m, name, None) is obj for m in homes), name
+    for name in demo.__all__:
+        assert getattr(cli, name) is getattr(demo, name)

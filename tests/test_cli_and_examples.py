@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from handkin import cli
+from handkin.demo import demo_sequence
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -146,7 +147,7 @@ def recording(tmp_path_factory) -> Path:
     """A small CSV recording (the demo sequence, every 3rd frame) with one frame missing a joint."""
     from handkin.io import save
 
-    seq = cli.demo_sequence()[::3]
+    seq = demo_sequence()[::3]
     joints = seq.joints.copy()
     joints[5, 12] = np.nan
     path = tmp_path_factory.mktemp("rec") / "hand.csv"

@@ -329,11 +329,6 @@ def load_mediapipe(
     return _to_sequence(joints, sides, kind, fps, source, pixels=pixels, notes=notes, handedness=handedness)
 
 
-def frame_names(path: str | os.PathLike) -> list[str]:
-    """The entry names of a MediaPipe JSON dump, in the order :func:`load_mediapipe` makes them frames."""
-    return list(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
 __all__ = [
     "DetectedHand",
     "actual_side",
@@ -342,6 +337,5 @@ __all__ = [
     "load_mediapipe",
     "is_mediapipe_file",
     "image_to_pixels",
-    "frame_names",
     "geometry_sides",
 ]
