@@ -337,3 +337,20 @@ def test_single_angle_plane_from_limits_alone_boxes_the_polygon():
         assert ax.get_title() == "little_mcp" and ax.get_xlabel() == "flexion (°)"
     finally:
         plt.close(ax.figure)
+
+
+def test_render_then_torchvision_in_one_process(tmp_path):
+    """VTK's llvmpipe and triton's LLVM in one process: rendering first, then importing torchvision and
+    building the network, used to die with SIGSEGV (run in a subprocess so a crash fails only this test)."""
+    pytest.importorskip("torchvision")
+    code = (
+        "import handkin, handkin.viz as viz\n"
+        f"viz.render(handkin.flat_hand(), {str(tmp_path / 'a.png')!r})\n"
+        "import torchvision\n"
+        "from handkin_train.config import ModelConfig\n"
+        "from handkin_train.model import HandPoseNet\n"
+        "HandPoseNet(ModelConfig(backbone='resnet18', image_size=64))\n"
+        "print('alive')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "alive" in done.stdout, (done.returncode, done.stderr[-2000:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -19,8 +20,21 @@ from .geometry import BONE_RADIUS_RATIO, JOINT_RADIUS
 INSTALL_HINT = "pip install 'handkin[viz]'"
 
 
+def load_llvm_first() -> None:
+    """Load triton (torch's compiler, which bundles its own LLVM) before VTK when it is installed.
+
+    VTK renders off-screen with Mesa's llvmpipe, which loads the system LLVM; when triton's LLVM is loaded
+    *after* that (e.g. by ``import torchvision`` once a picture was rendered) the process dies with SIGSEGV.
+    Loaded in the other order both work (tests/test_viz.py renders, then builds the network, in one process).
+    """
+    if importlib.util.find_spec("triton") is not None:
+        importlib.import_module("triton")
+
+
 def require(module: str, feature: str = "handkin.viz", install: str = INSTALL_HINT) -> Any:
     """Import an optional package, or raise ImportError saying how to install it (default: the viz extra)."""
+    if module.split(".")[0] in ("pyvista", "vtk", "vtkmodules"):
+        load_llvm_first()
     try:
         return importlib.import_module(module)
     except ImportError as exc:
