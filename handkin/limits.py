@@ -310,9 +310,9 @@ class JointLimits(HandkinModel):
     def default(cls, units: Any = "ref", *, reference_length: Any = None, couplings: bool = False) -> JointLimits:
         """Adult right-hand limits from the literature, widened to accept real captures (see :mod:`handkin.defaults`).
 
-        In ``ref`` units (scale-free) by default; pass ``units="mm"`` and optionally a ``reference_length``
-        (a person's wrist→middle_mcp length, or a (min, max) population range; default the adult range of
-        :data:`handkin.defaults.ADULT_REFERENCE_MM`) for physical units.
+        In ``ref`` units (scale-free) by default; pass ``units="mm"`` (or ``"cm"``, ``"m"``) and optionally a
+        ``reference_length`` in that unit (a person's wrist→middle_mcp length, or a (min, max) population range;
+        default the adult range :data:`handkin.handsize.ADULT_REFERENCE_MM`, converted) for physical units.
         """
         from .limits_sources import default_limits
 
@@ -320,9 +320,10 @@ class JointLimits(HandkinModel):
         target = parse_units(units)
         if target == Units.ref:
             return limits
-        return limits.to_units(
-            target, reference_length=ADULT_REFERENCE_MM if reference_length is None else reference_length
-        )
+        if reference_length is None:
+            f = scale_factor(Units.mm, target)
+            reference_length = (ADULT_REFERENCE_MM[0] * f, ADULT_REFERENCE_MM[1] * f)
+        return limits.to_units(target, reference_length=reference_length)
 
     @classmethod
     def from_hand_bmc(cls, folder: str | os.PathLike) -> JointLimits:
