@@ -19,21 +19,21 @@ and ``ConstrainReport.converged`` is False.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from .anatomy import ANGLE_BONES, ROOT_BONES, Side
 from .anatomy import bone as anatomy_bone
-from .errors import UnitsError
+from .bounds import LimitArrays, interval_excess, limit_arrays, to_limit_units
 from .frames import forward
 from .hull import project
-from .losses import LossTerms, bmc_terms, limit_arrays
+from .limits import JointLimits
+from .losses import LossTerms, bmc_terms
+from .palm import palm_soa
 from .skeleton import HandSkeleton
-from .units import Units, scale_factor
-
-if TYPE_CHECKING:
-    from .limits import JointLimits
+from .template import flat_hand
+from .vec import to_soa
 
 #: Largest total loss (paper weights) a constrained hand may keep.
 LOSS_TOLERANCE = 1e-6
@@ -58,22 +58,6 @@ class ConstrainReport(NamedTuple):
     """``(...)`` True where the total loss after is at most :data:`LOSS_TOLERANCE`."""
 
 
-def _to_limit_units(sk: HandSkeleton, limits: JointLimits) -> tuple[np.ndarray, np.ndarray]:
-    """Right-hand joints ``(M, 21, 3)`` in the limits' unit and the per-hand factor back to the skeleton's unit."""
-    right = sk.as_right()
-    joints = np.asarray(right.joints, dtype=np.float64).reshape(-1, 21, 3)
-    if limits.units == Units.ref:
-        scale = np.asarray(right.reference_length(limits.reference_bone), dtype=np.float64).reshape(-1)
-        scale = np.where(scale > 0, scale, 1.0)
-    else:
-        if sk.units == Units.ref:
-            raise UnitsError(
-                f"limits in {limits.units.value!r} cannot constrain a 'ref' skeleton; denormalize it first."
-            )
-        scale = np.full(len(joints), scale_factor(limits.units, sk.units))
-    return joints / scale[:, None, None], scale
-
-
 def _project_palm_lengths(joints: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Wrist + root joints ``(M, 6, 3)`` with every root bone's length clipped into its interval."""
     wrist = joints[:, :1]
@@ -85,18 +69,14 @@ def _project_palm_lengths(joints: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.concatenate([wrist, wrist + vec * scale[..., None]], axis=1)
 
 
-def _palm_violation(palm: np.ndarray, arrays) -> np.ndarray:
+def _palm_violation(palm: np.ndarray, arrays: LimitArrays) -> np.ndarray:
     """Largest interval violation ``(M,)`` of palms ``(M, 6, 3)``: curvature, angular distance, root-bone lengths."""
-    from .losses import interval_loss
-    from .palm import palm_soa
-    from .vec import to_soa
-
     rb = palm[:, 1:] - palm[:, :1]
     p = palm_soa(to_soa(rb))  # rows (4, M)
     worst = [
-        interval_loss(p.curvature.T, arrays.curvature),
-        interval_loss(p.angles.T, arrays.palm_angles),
-        interval_loss(np.linalg.norm(rb, axis=-1), arrays.bones[_ROOT]),
+        interval_excess(p.curvature.T, arrays.curvature),
+        interval_excess(p.angles.T, arrays.palm_angles),
+        interval_excess(np.linalg.norm(rb, axis=-1), arrays.bones[_ROOT]),
     ]
     return np.max(np.concatenate(worst, axis=-1), axis=-1)
 
@@ -112,8 +92,6 @@ def _with_reference_length(palm: np.ndarray, ref_index: int, length: np.ndarray)
 
 def _aligned_template_palm(palm: np.ndarray, limits: JointLimits) -> np.ndarray:
     """The template's palm ``(M, 6, 3)`` scaled to each hand's reference bone and rigidly aligned (Kabsch) to it."""
-    from .template import flat_hand
-
     template = np.asarray(flat_hand(units="ref").joints)[_PALM]
     ref_index = _PALM.index(int(anatomy_bone(limits.reference_bone)) + 1)
     ref_len = np.linalg.norm(palm[:, ref_index] - palm[:, 0], axis=-1)
@@ -127,7 +105,9 @@ def _aligned_template_palm(palm: np.ndarray, limits: JointLimits) -> np.ndarray:
     return tc @ rot + palm.mean(1, keepdims=True)
 
 
-def _repair_palm(palm: np.ndarray, limits: JointLimits, arrays, steps: int) -> tuple[np.ndarray, np.ndarray]:
+def _repair_palm(
+    palm: np.ndarray, limits: JointLimits, arrays: LimitArrays, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Move infeasible palms the shortest way along the line towards the aligned template palm until feasible
     (bisection, ``steps`` halvings), keeping the reference bone's length (so lengths in ``ref`` units stay
     valid). Returns the palms and a mask of those that are feasible at the end."""
@@ -160,7 +140,9 @@ def constrain(
     """
     sk = skeleton.numpy()
     batch = sk.batch_shape
-    joints, scale = _to_limit_units(sk, limits)
+    in_float64 = HandSkeleton.unchecked(np.asarray(sk.joints, dtype=np.float64), units=sk.units, side=sk.side)
+    joints, scale = to_limit_units(in_float64, limits)
+    joints, scale = joints.reshape(-1, 21, 3), scale.reshape(-1)
     arrays = limit_arrays(limits)
     before = bmc_terms(joints, arrays)
     m = HandSkeleton.unchecked(joints, units=limits.units).measure(frames=False)

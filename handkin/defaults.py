@@ -1,4 +1,7 @@
-"""Literature-based default limits of an adult right hand, in handkin's conventions (``ref`` units).
+"""Literature-based default limits of an adult right hand, in handkin's conventions (``ref`` units): the tables.
+
+This module holds data only; :func:`handkin.limits_sources.default_limits` (also reachable here, and as
+:meth:`JointLimits.default <handkin.JointLimits.default>`) builds a ``JointLimits`` from it.
 
 Every number is grounded in a published source (tags below, full citations in
 ``docs/limits.md``) and widened only where real hands need it: the InterHand2.6M and RHD excerpts,
@@ -31,12 +34,7 @@ thumb limits are therefore set by real captures with the clinical arcs ([AAOS], 
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
 from .handsize import ADULT_REFERENCE_MM, HAND_LENGTH_PER_REFERENCE
-from .limits import AnglePolygon, Coupling, Interval, JointLimits, Provenance
 
 #: Per angle joint: flexion (min, max), abduction (min, max) in degrees, the abduction range kept at
 #: maximal flexion (MCP joints: collateral ligaments tighten as the MCP flexes), and the grounding.
@@ -82,44 +80,19 @@ PALM_ANGLES_DEG: dict[str, tuple[float, float]] = {
 }  # fmt: skip
 
 
-def joint_polygon(
-    flexion: tuple[float, float],
-    abduction: tuple[float, float],
-    abduction_at_max_flexion: tuple[float, float] | None = None,
-    n_points: int = 10,
-) -> AnglePolygon:
-    """A box in degrees, or a trapezoid narrowing to ``abduction_at_max_flexion`` at maximal flexion."""
-    if abduction_at_max_flexion is None:
-        return AnglePolygon.box(flexion, abduction, n_points=n_points, degrees=True)
-    (f0, f1), (a0, a1), (b0, b1) = flexion, abduction, abduction_at_max_flexion
-    corners = np.radians([(f0, a0), (f1, b0), (f1, b1), (f0, a1)])
-    from .hull import pad_polygon
+def __getattr__(name: str):
+    """``default_limits`` and ``joint_polygon`` build ``JointLimits`` from these tables; they live beside the model
+    (:mod:`handkin.limits_sources`, which imports this module) and are reachable here too."""
+    if name in ("default_limits", "joint_polygon"):
+        from . import limits_sources
 
-    return AnglePolygon(points=pad_polygon(corners, n_points))
-
-
-def default_limits(couplings: bool = False) -> JointLimits:
-    """The default limits in ``ref`` units (see the module docs); ``couplings`` adds DIP ≈ ⅔·PIP per finger."""
-    return JointLimits(
-        units="ref",
-        bone_lengths={k: Interval(min=a, max=b) for k, (a, b) in BONE_LENGTHS_REF.items()},
-        palm_curvature={k: Interval(min=a, max=b) for k, (a, b) in CURVATURE_REF.items()},
-        palm_angles={k: Interval(min=math.radians(a), max=math.radians(b)) for k, (a, b) in PALM_ANGLES_DEG.items()},
-        joint_angles={k: joint_polygon(f, a, b) for k, (f, a, b, _) in JOINT_RANGES_DEG.items()},
-        couplings=tuple(Coupling(finger=f) for f in ("index", "middle", "ring", "little")) if couplings else (),
-        provenance=Provenance(
-            source="literature",
-            citation="AAOS 1965/1994; Eaton; Chen et al. 2013 (J. Robotics); Lee & Kunii 1995; Bain et al. 2015; "
-            "Hayashi & Shimizu 2013; Kapandji; Cooney et al. 1981; Buryanov & Kotiuk 2010; Spurr et al. 2020",
-            dataset="widened to accept InterHand2.6M, RHD and MediaPipe captures (see docs/limits.md)",
-            notes="handkin default adult right-hand limits",
-        ),
-    )
+        return getattr(limits_sources, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
-    "default_limits",
-    "joint_polygon",
+    "default_limits",  # noqa: F822 (served by __getattr__)
+    "joint_polygon",  # noqa: F822 (served by __getattr__)
     "JOINT_RANGES_DEG",
     "BONE_LENGTHS_REF",
     "CURVATURE_REF",

@@ -32,6 +32,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from .backend import Array, as_float_array, detached, is_torch, length_from_squared, namespace, to_torch
 from .errors import HandkinError, LimitsError, NonFiniteError, ShapeError
+from .vec import batched
 
 #: Default Ramer–Douglas–Peucker tolerance of :func:`fit_polygon`, as a fraction of the hull's diameter.
 RDP_FRACTION = 1e-3
@@ -41,8 +42,9 @@ CONTAINS_TOL = 1e-9
 
 # Inputs larger than this are thinned (exactly) before qhull.
 _FAST_PATH_POINTS = 50_000
-# Hands per chunk when distance() runs on large numpy batches.
-_CHUNK = 2048
+#: Hands per chunk when :func:`distance`, :func:`project` and :func:`bmc_distance` run on large numpy batches
+#: (through :func:`handkin.vec.batched`): their (J, N, M) per-edge temporaries dominate the time otherwise.
+POLYGON_CHUNK = 2048
 # Relative tolerance of the orientation tests (times the squared diameter).
 _REL_TOL = 1e-12
 
@@ -501,14 +503,14 @@ def _inside(xp: Any, pts: Any, polygons: Any, wx: Any, wy: Any, ex: Any, ey: Any
 
 
 def _large_numpy(points: Any) -> bool:
-    return not is_torch(points) and points.ndim > 2 and math.prod(points.shape[:-2]) > _CHUNK
+    return not is_torch(points) and points.ndim > 2 and math.prod(points.shape[:-2]) > POLYGON_CHUNK
 
 
 def _in_chunks(fn: Any, points: np.ndarray, polygons: np.ndarray, single: bool) -> np.ndarray:
-    """``fn`` over a large numpy batch in cache-sized chunks (its (J, N, M) temporaries dominate otherwise)."""
+    """``fn`` over a large numpy batch in chunks of :data:`POLYGON_CHUNK` hands (:func:`handkin.vec.batched`)."""
     flat = points.reshape(-1, *points.shape[-2:])
-    parts = [fn(flat[i : i + _CHUNK], polygons) for i in range(0, len(flat), _CHUNK)]
-    out = np.concatenate(parts, axis=0).reshape(*points.shape[:-2], *parts[0].shape[1:])
+    (out,) = batched(lambda chunk: (fn(chunk, polygons),), flat, chunk=POLYGON_CHUNK, batch_axis=0)
+    out = out.reshape(*points.shape[:-2], *out.shape[1:])
     return np.take(out, 0, axis=points.ndim - 2) if single else out  # drop the joint axis _prepare added
 
 
@@ -686,6 +688,7 @@ __all__ = [
     "project",
     "RDP_FRACTION",
     "CONTAINS_TOL",
+    "POLYGON_CHUNK",
     "convex_hull",
     "rdp",
     "fit_polygon",

@@ -12,9 +12,16 @@ A ``JointLimits`` holds, in one length unit (``m``, ``cm``, ``mm`` or ``ref``):
 
 A constraint that is not given is not checked (e.g. limits imported from Hand-BMC-pytorch have no
 angle polygons). Make limits with :meth:`JointLimits.fit` (from data), :meth:`JointLimits.default`
-(literature, see :mod:`handkin.defaults`), :meth:`JointLimits.from_hand_bmc`, personalise them with
-:meth:`scaled`, :meth:`with_joint` and :meth:`merge`, check poses with :meth:`check`, and
+(literature, the tables of :mod:`handkin.defaults`), :meth:`JointLimits.from_hand_bmc`, personalise them
+with :meth:`scaled`, :meth:`with_joint` and :meth:`merge`, check poses with :meth:`check`, and
 :meth:`save` / :meth:`load` them as JSON.
+
+This module is the data model only. The bounds math (limit arrays, units, the excess of each kind of
+constraint) is :mod:`handkin.bounds`, fitting :mod:`handkin.limits_fit`, the literature defaults and the
+Hand-BMC import :mod:`handkin.limits_sources`, the loss :mod:`handkin.losses`, the report
+:mod:`handkin.report`. :meth:`~JointLimits.fit`, :meth:`~JointLimits.default`,
+:meth:`~JointLimits.from_hand_bmc`, :meth:`~JointLimits.check` and :meth:`~JointLimits.loss` are thin
+delegates to them, imported when called (they build on this module).
 """
 
 from __future__ import annotations
@@ -25,36 +32,28 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from . import anatomy
-from .anatomy import AngleJoint, Bone, Finger, Side
+from .anatomy import AngleJoint, Bone, Finger
 from .backend import to_numpy
 from .errors import HandkinError, LimitsError, ShapeError, UnitsError
 from .files import atomic_write
-from .hull import box_polygon, fit_polygon, polygon_area, validate_polygon
+from .handsize import ADULT_REFERENCE_MM, HAND_LENGTH_PER_REFERENCE
+from .hull import box_polygon, fit_polygon, validate_polygon
 from .skeleton import HandSkeleton
 from .units import DEFAULT_REFERENCE_BONE, Units, scale_factor
 from .units import units as parse_units
 from .validation import HandkinModel
 
-if TYPE_CHECKING:
-    from .losses import LossTerms
-    from .report import LimitReport
-
 #: Version of the JSON layout written by :meth:`JointLimits.save`.
 SCHEMA_VERSION = 1
 
-#: Half-width (radians) of the box fitted around a joint whose data span no area (e.g. a single pose).
-MIN_POLYGON_HALF_WIDTH = 1e-3
-
 #: The four neighbouring root-bone pairs of the palm, in the order of Eq. 1–3.
 PALM_PAIRS: tuple[str, ...] = ("thumb_index", "index_middle", "middle_ring", "ring_little")
-
-IntervalLike = Any  # an Interval, a (min, max) pair or a {"min": .., "max": ..} mapping
 
 
 class Interval(HandkinModel):
@@ -289,71 +288,42 @@ class JointLimits(HandkinModel):
         Ramer–Douglas–Peucker → greedy removal to ``hull_points`` vertices (supplementary §1), from the
         points within the percentiles of both angles when ``percentiles`` is given, then grown outwards by
         ``angle_margin`` radians. A joint whose points span no area (one pose, or collinear angles) gets a
-        box around them ± max(``angle_margin``, :data:`MIN_POLYGON_HALF_WIDTH`). ``units`` defaults to the skeletons' (``"ref"`` normalises them first).
+        box around them ± max(``angle_margin``, :data:`handkin.limits_fit.MIN_POLYGON_HALF_WIDTH`). ``units`` defaults to the skeletons' (``"ref"`` normalises them first).
         With ``base`` the result is merged into it (:meth:`merge`, rule ``merge``).
         """
-        sk = _as_one_skeleton(skeletons)
-        target = sk.units if units is None else parse_units(units)
-        sk = sk.to_units(target) if target != sk.units else sk
-        m = sk.numpy().measure(frames=False)
-        n = int(np.prod(sk.batch_shape, dtype=np.int64))
-        if n == 0:
-            raise ShapeError("fit needs at least one hand.")
-        lengths = np.asarray(m.bone_lengths).reshape(n, 20)
-        curvature = np.asarray(m.palm_curvature).reshape(n, 4)
-        phi = np.asarray(m.palm_angles).reshape(n, 4)
-        angles = np.asarray(m.joint_angles).reshape(n, 15, 2)
+        from .limits_fit import fit_limits
 
-        def intervals(values: np.ndarray, names: Sequence[str], lower: float = -np.inf, upper: float = np.inf):
-            lo, hi = _robust_range(values, percentiles)
-            width = hi - lo
-            lo, hi = np.maximum(lo - margin * width, lower), np.minimum(hi + margin * width, upper)
-            return {name: Interval(min=float(a), max=float(b)) for name, a, b in zip(names, lo, hi, strict=True)}
-
-        polygons = {}
-        for a in AngleJoint:
-            pts = angles[:, a]
-            if percentiles is not None:
-                lo, hi = _robust_range(pts, percentiles)
-                pts = pts[np.all((pts >= lo) & (pts <= hi), axis=1)]
-            poly = fit_polygon(pts, hull_points, rdp_epsilon=rdp_epsilon)
-            if polygon_area(poly) <= 1e-12:  # the data span no area (e.g. one pose): a small box around them
-                pad = max(angle_margin, MIN_POLYGON_HALF_WIDTH)
-                lo, hi = pts.min(axis=0) - pad, pts.max(axis=0) + pad
-                poly = box_polygon(lo[0], hi[0], lo[1], hi[1], hull_points)
-            elif angle_margin > 0:
-                poly = _grow(poly, angle_margin)
-            polygons[a.name] = AnglePolygon(points=poly)
-        bone_lengths = intervals(lengths, [b.name for b in Bone], lower=0.0)
-        if target == Units.ref:  # the reference bone is 1 by definition: no interval (and no kink at 1 in the loss)
-            bone_lengths.pop(DEFAULT_REFERENCE_BONE)
-        fitted = cls(
-            units=target,
-            bone_lengths=bone_lengths,
-            palm_curvature=intervals(curvature, PALM_PAIRS),
-            palm_angles=intervals(phi, PALM_PAIRS, lower=0.0, upper=math.pi),
-            joint_angles=polygons,
-            provenance=_provenance(provenance, source="fit", notes=f"fitted on {n} hands"),
+        return fit_limits(
+            skeletons,
+            hull_points,
+            units=units,
+            percentiles=percentiles,
+            margin=margin,
+            angle_margin=angle_margin,
+            rdp_epsilon=rdp_epsilon,
+            base=base,
+            merge=merge,
+            provenance=provenance,
         )
-        return fitted if base is None else base.merge(fitted, rule=merge, hull_points=hull_points)
 
     @classmethod
     def default(cls, units: Any = "ref", *, reference_length: Any = None, couplings: bool = False) -> JointLimits:
         """Adult right-hand limits from the literature, widened to accept real captures (see :mod:`handkin.defaults`).
 
-        In ``ref`` units (scale-free) by default; pass ``units="mm"`` and optionally a ``reference_length``
-        (a person's wrist→middle_mcp length, or a (min, max) population range; default the adult range of
-        :data:`handkin.defaults.ADULT_REFERENCE_MM`) for physical units.
+        In ``ref`` units (scale-free) by default; pass ``units="mm"`` (or ``"cm"``, ``"m"``) and optionally a
+        ``reference_length`` in that unit (a person's wrist→middle_mcp length, or a (min, max) population range;
+        default the adult range :data:`handkin.handsize.ADULT_REFERENCE_MM`, converted) for physical units.
         """
-        from .defaults import ADULT_REFERENCE_MM, default_limits
+        from .limits_sources import default_limits
 
         limits = default_limits(couplings=couplings)
         target = parse_units(units)
         if target == Units.ref:
             return limits
-        return limits.to_units(
-            target, reference_length=ADULT_REFERENCE_MM if reference_length is None else reference_length
-        )
+        if reference_length is None:
+            f = scale_factor(Units.mm, target)
+            reference_length = (ADULT_REFERENCE_MM[0] * f, ADULT_REFERENCE_MM[1] * f)
+        return limits.to_units(target, reference_length=reference_length)
 
     @classmethod
     def from_hand_bmc(cls, folder: str | os.PathLike) -> JointLimits:
@@ -364,42 +334,9 @@ class JointLimits(HandkinModel):
         That layout has **no angle polygons**: the joint angles stay unconstrained until set (e.g. merged
         with :meth:`default` or fitted).
         """
-        folder = Path(folder)
+        from .limits_sources import read_hand_bmc
 
-        def load(name: str, size: int) -> np.ndarray:
-            path = folder / f"{name}.npy"
-            try:
-                arr = np.load(path, allow_pickle=False).astype(float).ravel()
-            except (OSError, ValueError) as exc:
-                raise LimitsError(f"cannot read Hand-BMC limits file {path}: {exc}") from exc
-            if arr.shape != (size,) or not np.all(np.isfinite(arr)):
-                raise LimitsError(
-                    f"Hand-BMC limits file {path} must hold {size} finite numbers, got shape {arr.shape}."
-                )
-            return arr
-
-        pairs = [
-            (load("bone_len_min", 20), load("bone_len_max", 20)),
-            (load("curvatures_min", 4), load("curvatures_max", 4)),
-            (load("PHI_min", 4), load("PHI_max", 4)),
-        ]
-        names = ([b.name for b in Bone], PALM_PAIRS, PALM_PAIRS)
-        dicts = [
-            {n: Interval(min=a, max=b) for n, a, b in zip(ns, lo, hi, strict=True)}
-            for ns, (lo, hi) in zip(names, pairs, strict=True)
-        ]
-        return cls(
-            units="ref",
-            bone_lengths=dicts[0],
-            palm_curvature=dicts[1],
-            palm_angles=dicts[2],
-            provenance=Provenance(
-                source="hand_bmc",
-                dataset="RHD + GANerated (synthetic), right hands",
-                citation="Hand-BMC-pytorch (public reimplementation of Spurr et al., ECCV 2020), MIT licence",
-                notes=f"imported from {folder}; no joint-angle polygons in that layout",
-            ),
-        )
+        return read_hand_bmc(folder)
 
     # ------------------------------------------------------------------ personalisation
     def to_units(self, units: Any, *, reference_length: Any = None) -> JointLimits:
@@ -443,8 +380,6 @@ class JointLimits(HandkinModel):
         lengths ``(20,)`` (or a mapping by bone name; the reference bone is then taken from them): each measured
         bone's interval becomes its length ± ``tolerance`` (relative).
         """
-        from .defaults import HAND_LENGTH_PER_REFERENCE
-
         target = parse_units(units)
         measured: dict[str, float] = {}
         if bone_lengths is not None:
@@ -556,7 +491,7 @@ class JointLimits(HandkinModel):
         )
 
     # ------------------------------------------------------------------ checking
-    def check(self, skeleton: HandSkeleton, tolerance: float = 1e-9) -> LimitReport:
+    def check(self, skeleton: HandSkeleton, tolerance: float = 1e-9) -> LimitReport:  # noqa: F821 (report imports limits)
         """Per hand and per constraint, by how much ``skeleton`` violates these limits (0 = satisfied).
 
         Lengths are reported in the skeleton's unit (or ``ref``), curvature in 1/that unit, angles in degrees.
@@ -571,7 +506,7 @@ class JointLimits(HandkinModel):
         joints: Any,
         reduction: Literal["none", "mean", "sum"] = "mean",
         weights: Mapping[str, float] | None = None,
-    ) -> LossTerms:
+    ) -> LossTerms:  # noqa: F821 (losses import limits)
         """The BMC loss terms (``bone_length``, ``root_bone``, ``angle``, ``coupling``, weighted ``total``) of
         ``joints`` — a ``HandSkeleton`` (converted to these limits' unit, left hands mirrored) or right-hand
         joints ``(..., 21, 3)`` in this unit; numpy or torch (differentiable). Paper weights by default."""
@@ -652,59 +587,6 @@ def _scale(intervals: Mapping[str, Interval], lo: float, hi: float) -> dict[str,
         products = [iv.min * lo, iv.min * hi, iv.max * lo, iv.max * hi]
         out[name] = Interval(min=min(products), max=max(products))
     return out
-
-
-def _robust_range(values: np.ndarray, percentiles: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
-    if percentiles is None:
-        return values.min(axis=0), values.max(axis=0)
-    lo, hi = percentiles
-    if not 0 <= lo < hi <= 100:
-        raise LimitsError(f"percentiles must satisfy 0 <= lo < hi <= 100, got {percentiles}.")
-    return np.percentile(values, lo, axis=0), np.percentile(values, hi, axis=0)
-
-
-def _grow(polygon: np.ndarray, margin: float) -> np.ndarray:
-    """Move each vertex of a CCW convex polygon outwards so every edge shifts by ``margin`` (stays convex)."""
-    prev_edge = polygon - np.roll(polygon, 1, axis=0)
-    next_edge = np.roll(polygon, -1, axis=0) - polygon
-
-    def outward(e: np.ndarray) -> np.ndarray:
-        n = np.stack([e[:, 1], -e[:, 0]], axis=1)  # right-hand normal = outside for CCW
-        length = np.linalg.norm(n, axis=1, keepdims=True)
-        return np.divide(n, length, out=np.zeros_like(n), where=length > 0)
-
-    n1, n2 = outward(prev_edge), outward(next_edge)
-    bisector = n1 + n2
-    cos_half = np.clip(np.sum(bisector * n1, axis=1, keepdims=True), 1e-6, None)
-    length = np.linalg.norm(bisector, axis=1, keepdims=True)
-    direction = np.divide(bisector, length, out=n1.copy(), where=length > 1e-12)
-    # distance along the bisector so that both adjacent edges move by `margin`
-    scale = np.where(length > 1e-12, margin * length / cos_half, margin)
-    return polygon + direction * scale
-
-
-def _as_one_skeleton(skeletons: HandSkeleton | Iterable[HandSkeleton]) -> HandSkeleton:
-    if isinstance(skeletons, HandSkeleton):
-        sk = skeletons
-    else:
-        items = list(skeletons)
-        if not items:
-            raise ShapeError("fit needs at least one HandSkeleton.")
-        rights = [s.as_right() for s in items]
-        units = {s.units for s in rights}
-        if len(units) > 1:
-            raise UnitsError(
-                f"fit got skeletons in several units ({', '.join(u.value for u in units)}); convert them first."
-            )
-        flat = [HandSkeleton.unchecked(np.asarray(s.numpy().joints).reshape(-1, 21, 3), units=s.units) for s in rights]
-        sk = HandSkeleton.concatenate(flat)
-    return sk.as_right() if sk.side == Side.left else sk
-
-
-def _provenance(value: Provenance | Mapping[str, Any] | None, **defaults: Any) -> Provenance:
-    if isinstance(value, Provenance):
-        return value
-    return Provenance(**{**defaults, **(dict(value) if value else {})})
 
 
 __all__ = [

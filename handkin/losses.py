@@ -7,27 +7,29 @@
 * total        λ_BL L_BL + λ_RB L_RB + λ_A L_A + λ_C L_C, paper weights λ_BL = λ_RB = 0.1, λ_A = 0.01.
 
 ``I(x; a, b) = max(a − x, 0) + max(x − b, 0)``. Constraints a ``JointLimits`` leaves unset contribute 0.
-:func:`bmc_terms` is one code path for numpy and torch; :meth:`JointLimits.loss` and :class:`BMCLoss`
-(a torch module holding the limits as buffers) call it.
+The excess of each constraint, the limit arrays and the unit conversion are :mod:`handkin.bounds`'s (re-exported
+here: :class:`LimitArrays`, :func:`limit_arrays`, :func:`interval_loss`, :func:`joints_in_limit_units`); this
+module averages and weighs them. :func:`bmc_terms` is one code path for numpy and torch; :meth:`JointLimits.loss`
+and :class:`BMCLoss` (a torch module holding the limits as buffers) call it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-import numpy as np
-
-from .anatomy import Side
-from .backend import Array, is_torch, namespace
-from .errors import ShapeError, UnitsError
+from .backend import Array, namespace
+from .bounds import (
+    LimitArrays,
+    coupling_excess,
+    interval_excess,
+    limit_arrays,
+    polygon_excess,
+    to_limit_units,
+)
 from .frames import measure
-from .hull import bmc_distance
+from .limits import JointLimits
 from .skeleton import HandSkeleton
-from .units import Units, scale_factor
-
-if TYPE_CHECKING:
-    from .limits import JointLimits
 
 #: Loss weights of the paper (Eq. 9); the coupling weight is handkin's (couplings are beyond the paper).
 DEFAULT_WEIGHTS: dict[str, float] = {"bone_length": 0.1, "root_bone": 0.1, "angle": 0.01, "coupling": 0.01}
@@ -45,40 +47,8 @@ class LossTerms(NamedTuple):
     total: Array
 
 
-class LimitArrays(NamedTuple):
-    """A ``JointLimits`` as arrays on one backend, for :func:`bmc_terms`."""
-
-    bones: Array
-    """(20, 2) [min, max] per bone; ±inf where unset."""
-    curvature: Array
-    """(4, 2) per palm pair."""
-    palm_angles: Array
-    """(4, 2) per palm pair, radians."""
-    polygons: Array
-    """(15, N, 2) padded joint polygons, radians."""
-    couplings: Array
-    """(C, 5): PIP index, DIP index, ratio, offset, band."""
-
-
-def limit_arrays(limits: JointLimits, like: Array | None = None) -> LimitArrays:
-    """The limits as arrays with the dtype and device of ``like`` (numpy float64 when ``like`` is None)."""
-    coupling = np.array(
-        [[c.joints[0], c.joints[1], c.ratio, c.offset, c.band] for c in limits.couplings], dtype=float
-    ).reshape(-1, 5)
-    arrays = [limits.bone_bounds, limits.curvature_bounds, limits.palm_angle_bounds, limits.polygon_array, coupling]
-    if like is None or not is_torch(like):
-        dtype = np.float64 if like is None else like.dtype
-        return LimitArrays(*(a.astype(dtype) for a in arrays))
-    import torch
-
-    return LimitArrays(*(torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in arrays))
-
-
-def interval_loss(x: Array, bounds: Array) -> Array:
-    """``I(x; a, b) = max(a − x, 0) + max(x − b, 0)`` with ``bounds (K, 2)`` against ``x (..., K)``."""
-    xp = namespace(x)
-    zero = xp.zeros_like(x)
-    return xp.maximum(bounds[..., 0] - x, zero) + xp.maximum(x - bounds[..., 1], zero)
+#: ``I(x; a, b)`` of ``x (..., K)`` against ``bounds (K, 2)``: :func:`handkin.bounds.interval_excess`.
+interval_loss = interval_excess
 
 
 def bmc_terms(joints: Array, arrays: LimitArrays, weights: Mapping[str, float] | None = None) -> LossTerms:
@@ -86,22 +56,12 @@ def bmc_terms(joints: Array, arrays: LimitArrays, weights: Mapping[str, float] |
     xp = namespace(joints)
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     m = measure(joints, with_frames=False)
-    bone = xp.mean(interval_loss(m.bone_lengths, arrays.bones), axis=-1)
-    root = (
-        xp.sum(
-            interval_loss(m.palm_curvature, arrays.curvature) + interval_loss(m.palm_angles, arrays.palm_angles),
-            axis=-1,
-        )
-        / 4
-    )
-    angle = xp.mean(bmc_distance(m.joint_angles, arrays.polygons), axis=-1)
+    bone = xp.mean(interval_excess(m.bone_lengths, arrays.bones), axis=-1)
+    palm = interval_excess(m.palm_curvature, arrays.curvature) + interval_excess(m.palm_angles, arrays.palm_angles)
+    root = xp.sum(palm, axis=-1) / 4
+    angle = xp.mean(polygon_excess(m.joint_angles, arrays.polygons, "bmc"), axis=-1)
     if arrays.couplings.shape[0] > 0:
-        c = arrays.couplings
-        pip = xp.astype(c[:, 0], xp.int64)
-        dip = xp.astype(c[:, 1], xp.int64)
-        flexion = m.joint_angles[..., 0]
-        residual = xp.take(flexion, dip, axis=-1) - c[:, 2] * xp.take(flexion, pip, axis=-1) - c[:, 3]
-        coupling = xp.mean(xp.maximum(xp.abs(residual) - c[:, 4], xp.zeros_like(residual)), axis=-1)
+        coupling = xp.mean(coupling_excess(m.joint_angles, arrays.couplings), axis=-1)
     else:
         coupling = xp.zeros_like(bone)
     total = w["bone_length"] * bone + w["root_bone"] * root + w["angle"] * angle + w["coupling"] * coupling
@@ -120,19 +80,10 @@ def reduce(terms: LossTerms, reduction: Reduction) -> LossTerms:
 
 
 def joints_in_limit_units(x: HandSkeleton | Array, limits: JointLimits) -> Array:
-    """Right-hand joints in the limits' length unit: skeletons are mirrored if left and converted (``ref`` limits
-    normalise by the reference bone); plain arrays are taken as right hands already in the limits' unit."""
-    if not isinstance(x, HandSkeleton):
-        shape = tuple(x.shape)
-        if len(shape) < 2 or shape[-2:] != (21, 3):
-            raise ShapeError(f"joints must have shape (..., 21, 3), got {shape}.")
-        return x
-    sk = x.as_right() if x.side == Side.left else x
-    if limits.units == Units.ref:
-        return sk.normalized(limits.reference_bone).joints
-    if sk.units == Units.ref:
-        raise UnitsError(f"limits in {limits.units.value!r} cannot score a 'ref' skeleton; denormalize it first.")
-    return sk.joints * scale_factor(sk.units, limits.units) if sk.units != limits.units else sk.joints
+    """Right-hand joints in the limits' length unit (:func:`handkin.bounds.to_limit_units`): skeletons are
+    mirrored if left and converted (``ref`` limits normalise by the reference bone); plain arrays are taken as
+    right hands already in the limits' unit."""
+    return to_limit_units(x, limits).joints
 
 
 def limits_loss(
@@ -208,6 +159,7 @@ __all__ = [
     "bmc_terms",
     "limit_arrays",
     "interval_loss",
+    "joints_in_limit_units",
     "limits_loss",
     "reduce",
 ]

@@ -1,23 +1,21 @@
-"""``LimitReport``: which bone, palm pair, joint or coupling of which hand violates a ``JointLimits``, and by how much."""
+"""``LimitReport``: which bone, palm pair, joint or coupling of which hand violates a ``JointLimits``, and by how much.
+
+The excess of each constraint is :mod:`handkin.bounds`'s; the report puts it in the hand's unit and in degrees.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .anatomy import AngleJoint, Bone
-from .errors import UnitsError
-from .hull import distance
-from .limits import PALM_PAIRS
-from .losses import interval_loss
+from .bounds import coupling_excess, interval_excess, limit_arrays, polygon_excess, to_limit_units
+from .frames import measure
+from .limits import PALM_PAIRS, JointLimits
 from .skeleton import HandSkeleton
-from .units import Units, scale_factor
-
-if TYPE_CHECKING:
-    from .limits import JointLimits
 
 
 class Violation(NamedTuple):
@@ -71,34 +69,20 @@ class LimitReport:
 
     @classmethod
     def build(cls, limits: JointLimits, skeleton: HandSkeleton, tolerance: float = 1e-9) -> LimitReport:
+        """The report of ``skeleton`` against ``limits`` (:meth:`JointLimits.check`)."""
         sk = skeleton.numpy()
-        if limits.units == Units.ref:
-            ref_length = np.asarray(sk.reference_length(limits.reference_bone))
-            length_scale = ref_length[..., None] if sk.units != Units.ref else np.ones_like(ref_length)[..., None]
-            compared = sk.normalized(limits.reference_bone)
-        else:
-            if sk.units == Units.ref:
-                raise UnitsError(
-                    f"limits in {limits.units.value!r} cannot check a 'ref' skeleton; denormalize it first."
-                )
-            f = scale_factor(limits.units, sk.units)  # limit units → skeleton units
-            length_scale = np.full((*sk.batch_shape, 1), f)
-            compared = sk.to_units(limits.units)
-        unit = sk.units.value
-        m = compared.measure(frames=False)
+        joints, scale = to_limit_units(sk, limits)
+        length_scale = np.asarray(scale)[..., None]  # limit units → the skeleton's unit
+        m = measure(joints, with_frames=False)
         lengths, curvature = np.asarray(m.bone_lengths), np.asarray(m.palm_curvature)
         phi, angles = np.asarray(m.palm_angles), np.asarray(m.joint_angles)
-        couplings = [np.zeros(sk.batch_shape + (0,))]
-        for c in limits.couplings:
-            pip, dip = c.joints
-            residual = angles[..., dip, 0] - c.ratio * angles[..., pip, 0] - c.offset
-            couplings.append(np.degrees(np.maximum(np.abs(residual) - c.band, 0.0))[..., None])
+        arrays = limit_arrays(limits)
         violations = {
-            "bone_lengths": interval_loss(lengths, limits.bone_bounds) * length_scale,
-            "palm_curvature": interval_loss(curvature, limits.curvature_bounds) / length_scale,
-            "palm_angles": np.degrees(interval_loss(phi, limits.palm_angle_bounds)),
-            "joint_angles": np.degrees(np.asarray(distance(angles, limits.polygon_array))),
-            "couplings": np.concatenate(couplings, axis=-1),
+            "bone_lengths": interval_excess(lengths, arrays.bones) * length_scale,
+            "palm_curvature": interval_excess(curvature, arrays.curvature) / length_scale,
+            "palm_angles": np.degrees(interval_excess(phi, arrays.palm_angles)),
+            "joint_angles": np.degrees(np.asarray(polygon_excess(angles, arrays.polygons, "euclidean"))),
+            "couplings": np.degrees(coupling_excess(angles, arrays.couplings)),
         }
         measured = {
             "bone_lengths": lengths * length_scale,
@@ -106,7 +90,7 @@ class LimitReport:
             "palm_angles": np.degrees(phi),
             "joint_angles": np.degrees(angles),
         }
-        return cls(measured, violations, unit, [c.finger for c in limits.couplings], tolerance)
+        return cls(measured, violations, sk.units.value, [c.finger for c in limits.couplings], tolerance)
 
     # ------------------------------------------------------------------ views
     @property

@@ -7,19 +7,21 @@ never branch on values (no ``where``): degenerate cases blend in a fallback with
 which keeps values and gradients finite as long as both sides are finite.
 
 :func:`to_soa` / :func:`from_soa` convert ``(..., K, 3)`` arrays to and from this layout, and
-:func:`batched` runs a structure-of-arrays function over a numpy batch in cache-sized chunks.
+:func:`batched` runs a function over a numpy batch in cache-sized chunks (handkin's one chunking helper: the
+geometry here and the polygon functions of :mod:`handkin.hull` use it, each with its own chunk size).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from .backend import Array, is_torch, namespace
 
-#: Frames per chunk when numpy batches are processed in pieces (bounds memory, keeps copies in cache).
+#: Frames per chunk of :func:`batched`'s default: the structure-of-arrays geometry (measure, forward, palm) on
+#: large numpy batches (bounds memory, keeps copies in cache).
 CHUNK = 8192
 
 
@@ -166,38 +168,47 @@ class Stacked(NamedTuple):
     parts: list
 
 
-def batched(fn: Callable[..., tuple[Any, ...]], *arrays: Array) -> tuple[Array, ...]:
-    """Call ``fn`` on arrays whose *leading* axis is a flat batch ``M``; ``fn`` returns arrays (or
-    :class:`Stacked` parts) whose *last* axis is that batch (the structure-of-arrays layout). Large numpy
-    batches are processed in chunks of :data:`CHUNK` written into preallocated outputs; torch tensors go
-    through in one call (autograd, devices).
+def batched(
+    fn: Callable[..., tuple[Any, ...]],
+    *arrays: Array,
+    chunk: int | None = None,
+    batch_axis: Literal[0, -1] = -1,
+) -> tuple[Array, ...]:
+    """Call ``fn`` on arrays whose *leading* axis is a flat batch ``M``; ``fn`` returns a tuple of arrays whose
+    ``batch_axis`` is that batch: the *last* axis (the structure-of-arrays layout, default; :class:`Stacked`
+    parts allowed) or the first (``batch_axis=0``). Numpy batches larger than ``chunk`` (default :data:`CHUNK`)
+    are processed in chunks written into preallocated outputs; torch tensors go through in one call
+    (autograd, devices).
     """
+    size = CHUNK if chunk is None else chunk
 
     def assemble(result: Any) -> Array:
         return namespace(result.parts[0]).stack(result.parts, axis=1) if isinstance(result, Stacked) else result
+
+    def empty(result: Any, m: int) -> np.ndarray:
+        if isinstance(result, Stacked):
+            return np.empty((result.parts[0].shape[0], len(result.parts), m), dtype=result.parts[0].dtype)
+        shape = (m, *result.shape[1:]) if batch_axis == 0 else (*result.shape[:-1], m)
+        return np.empty(shape, dtype=result.dtype)
 
     def write(out: Array, result: Any, span: slice) -> None:
         if isinstance(result, Stacked):
             for i, part in enumerate(result.parts):
                 out[:, i, span] = part
+        elif batch_axis == 0:
+            out[span] = result
         else:
             out[..., span] = result
 
     m = arrays[0].shape[0]
-    if is_torch(arrays[0]) or m <= CHUNK:
+    if is_torch(arrays[0]) or m <= size:
         return tuple(assemble(r) for r in fn(*arrays))
     outputs = None
-    for start in range(0, m, CHUNK):
-        span = slice(start, min(start + CHUNK, m))
+    for start in range(0, m, size):
+        span = slice(start, min(start + size, m))
         results = fn(*(a[span] for a in arrays))
         if outputs is None:
-            outputs = tuple(
-                np.empty(
-                    (r.parts[0].shape[0], len(r.parts), m) if isinstance(r, Stacked) else (*r.shape[:-1], m),
-                    dtype=(r.parts[0] if isinstance(r, Stacked) else r).dtype,
-                )
-                for r in results
-            )
+            outputs = tuple(empty(r, m) for r in results)
         for out, r in zip(outputs, results, strict=True):
             write(out, r, span)
     return outputs

@@ -17,6 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from handkin import BMCLoss, JointLimits, camera
+from handkin.bounds import limit_scale
+from handkin.handsize import ADULT_REFERENCE_MM
 from handkin.units import Units
 
 from .config import LossConfig
@@ -40,11 +42,8 @@ def training_limits(config: LossConfig) -> JointLimits:
     limits = JointLimits.load(config.limits) if config.limits is not None else JointLimits.default(units="ref")
     if limits.units != Units.ref:
         # physical limits: lengths over an adult wrist→middle_mcp range (handkin's default hand sizes)
-        from handkin.handsize import ADULT_REFERENCE_MM
-        from handkin.units import scale_factor
-
-        f = scale_factor("mm", limits.units)
-        limits = limits.to_units("ref", reference_length=(ADULT_REFERENCE_MM[0] * f, ADULT_REFERENCE_MM[1] * f))
+        mm = limit_scale(limits, "mm")  # one length unit of the limits, in mm
+        limits = limits.to_units("ref", reference_length=(ADULT_REFERENCE_MM[0] / mm, ADULT_REFERENCE_MM[1] / mm))
     return limits
 
 

@@ -115,6 +115,17 @@ def test_default_in_millimetres():
     assert mm.check(handkin.flat_hand()).ok and person.check(handkin.flat_hand()).ok
 
 
+def test_default_limits_in_cm_and_m_use_the_adult_range_in_that_unit():
+    mm = JointLimits.default(units="mm")
+    for units, factor in (("cm", 0.1), ("m", 0.001)):
+        other = JointLimits.default(units=units)
+        assert other.units.value == units
+        for name, iv in mm.bone_lengths.items():
+            assert other.bone_lengths[name].min == pytest.approx(iv.min * factor)
+            assert other.bone_lengths[name].max == pytest.approx(iv.max * factor)
+        assert other.check(handkin.flat_hand(units=units)).ok
+
+
 def test_default_couplings_are_optional():
     assert JointLimits.default().couplings == ()
     with_c = JointLimits.default(couplings=True)

@@ -245,10 +245,11 @@ def test_greedy_breaks_ties_by_least_area():
 def test_greedy_matches_the_brute_force_definition(seed, kind, m, n):
     points = cloud(kind, m, seed)
     h = hull.convex_hull(points)
-    verts = hull.rdp(h, hull.RDP_FRACTION * hull._diameter(h))
+    epsilon = hull.RDP_FRACTION * np.max(np.linalg.norm(h[:, None] - h[None], axis=-1))  # 1e-3 of the diameter
+    verts = hull.rdp(h, epsilon)
     if len(verts) <= n:
         return
-    poly = hull.fit_polygon(points, n)
+    poly = hull.fit_polygon(points, n, rdp_epsilon=epsilon)
     np.testing.assert_array_equal(poly, verts[np.sort(reference_greedy(verts, points, n))])
 
 
@@ -532,7 +533,7 @@ def test_distance_in_chunks_equals_one_pass(monkeypatch):
     polygons = np.stack([hull.box_polygon(-0.5, 1.0, -0.2, 0.3, 10), hull.box_polygon(0.0, 0.5, -0.1, 0.1, 10)])
     points = rng.normal(scale=0.8, size=(7, 5, 2, 2))
     whole = hull.distance(points, polygons)
-    monkeypatch.setattr(hull, "_CHUNK", 4)
+    monkeypatch.setattr(hull, "POLYGON_CHUNK", 4)
     np.testing.assert_array_equal(hull.distance(points, polygons), whole)
 
 
@@ -541,7 +542,7 @@ def test_single_polygon_in_chunks_equals_one_pass(monkeypatch):
     polygon = hull.box_polygon(-0.5, 1.0, -0.2, 0.3, 10)
     points = rng.normal(scale=0.8, size=(3, 5, 2))
     whole = [hull.distance(points, polygon), hull.project(points, polygon), hull.bmc_distance(points, polygon)]
-    monkeypatch.setattr(hull, "_CHUNK", 2)
+    monkeypatch.setattr(hull, "POLYGON_CHUNK", 2)
     for fn, expected in zip((hull.distance, hull.project, hull.bmc_distance), whole, strict=True):
         got = fn(points, polygon)
         assert got.shape == expected.shape

@@ -93,3 +93,21 @@ def test_chunked_numpy_equals_one_pass(monkeypatch, mirror):
         finger_bones = [1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18, 19]
         rebuilt = forward(palm, whole.joint_angles, whole.bone_lengths[..., finger_bones])
         np.testing.assert_allclose(rebuilt, joints, atol=1e-9)
+
+
+@pytest.mark.parametrize("batch_axis", [0, -1])
+def test_batched_chunks_equal_one_pass_on_either_batch_axis(batch_axis):
+    """``batched`` with an explicit chunk size writes every chunk where one call would put it."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(11, 3, 2))
+
+    def fn(a):
+        out = np.sum(a * a, axis=-1) + np.arange(3)  # (m, 3)
+        return (out if batch_axis == 0 else out.T, a[:, 0, 0] * 2)
+
+    expected = fn(x)
+    got = vec.batched(fn, x, chunk=4, batch_axis=batch_axis)  # 11 rows in chunks of 4, the last one short
+    assert len(got) == 2
+    for a, b in zip(got, expected, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_array_equal(a, b)

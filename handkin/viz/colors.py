@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ..anatomy import AngleJoint, Bone, Finger, Joint
+from ..anatomy import Bone, Finger, Joint
+from ..bounds import excess_at_joints
 
 #: One colour per finger, thumb first (matplotlib's tab10 red, orange, green, blue, purple).
 FINGER_COLOURS: dict[Finger, str] = {
@@ -84,15 +85,9 @@ def violation_cmap():
 
 def joint_violations(report: Any) -> np.ndarray:
     """Per joint ``(..., 21)`` degrees, from a :class:`~handkin.LimitReport`: the angle joint's distance
-    to its polygon, raised to a DIP–PIP coupling's violation at that finger's DIP; 0 at the wrist and tips."""
-    angles = np.asarray(report.joint_angles, dtype=float)
-    out = np.zeros(angles.shape[:-1] + (len(Joint),))
-    out[..., [int(a.joint) for a in AngleJoint]] = angles
-    couplings = np.asarray(report.couplings, dtype=float)
-    for k, finger in enumerate(report.coupling_names):
-        dip = int(Joint[f"{finger}_dip"])
-        out[..., dip] = np.maximum(out[..., dip], couplings[..., k])
-    return out
+    to its polygon, raised to a DIP–PIP coupling's violation at that finger's DIP; 0 at the wrist and tips
+    (:func:`handkin.bounds.excess_at_joints`)."""
+    return excess_at_joints(report.joint_angles, report.couplings, report.coupling_names)
 
 
 __all__ = [
