@@ -11,6 +11,17 @@ from handkin import camera
 from .config import SyntheticConfig, uniform
 
 
+def _random_rotations(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n, 3, 3)`` rotation matrices uniform on SO(3) (Haar measure), from :meth:`Rotation.random`.
+
+    ``Rotation.random`` normalises 4 Gaussian draws per rotation and reads them as ``(x, y, z, w)``; reading the
+    same draws as ``(w, x, y, z)`` (a fixed orthogonal map of R⁴, so the distribution is the same) keeps the
+    rotation that each seed gave before this module used scipy, and with it the generated data.
+    """
+    draws = Rotation.random(n, rng).as_quat()  # rng positional: its keyword differs across scipy versions
+    return Rotation.from_quat(np.roll(draws, -1, axis=-1)).as_matrix()
+
+
 def sample_cameras(
     joints: np.ndarray, rng: np.random.Generator, config: SyntheticConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -25,7 +36,7 @@ def sample_cameras(
     """
     joints = np.asarray(joints, dtype=np.float64)
     n, size = len(joints), config.image_size
-    rot = Rotation.random(n, rng).as_matrix()  # rng positional: its keyword differs across scipy versions
+    rot = _random_rotations(n, rng)
     centre = 0.5 * (joints.max(axis=1) + joints.min(axis=1))
     local = np.einsum("nij,nkj->nki", rot, joints - centre[:, None])
     f = uniform(rng, config.focal_px, n)
