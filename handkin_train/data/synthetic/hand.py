@@ -33,7 +33,7 @@ _TIP_BONES = np.array([int(Bone[f"{f.name}_tip"]) for f in Finger])
 
 
 class HandPrimitives(NamedTuple):
-    """Geometry of :func:`hand_primitives`, ready for :func:`rasterize` (camera frame, mm)."""
+    """Geometry of :func:`hand_primitives`, ready for :func:`.raster.rasterize` (camera frame, mm)."""
 
     capsules: np.ndarray
     """(B, 23, 2, 3): 15 finger bones, 7 palm-rim segments, the forearm."""
