@@ -1,4 +1,5 @@
-"""Speed of the built-in synthetic training data (handkin_train.data.synthetic): poses, cameras, rendering.
+"""Speed of the built-in synthetic training data (handkin_train.data.synthetic): poses (handkin.sampling), cameras,
+the rasteriser alone (.raster, on the hands' primitives) and the whole rendering.
 
 Run: python benchmarks/bench_render.py [--n 512] [--size 128] [--grid /tmp/synthetic_grid.png]
 Prints images per second for each stage on one core (BLAS and torch limited to one thread), as wall-clock
@@ -18,7 +19,15 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import handkin  # noqa: E402
-from handkin_train.data import SyntheticConfig, SyntheticHands, render, sample_cameras, sample_poses  # noqa: E402
+from handkin.sampling import sample_poses  # noqa: E402
+from handkin_train.data.synthetic import (  # noqa: E402
+    SyntheticConfig,
+    SyntheticHands,
+    hand_primitives,
+    rasterize,
+    render,
+    sample_cameras,
+)
 
 
 def best(fn, repeats: int) -> tuple[float, float]:
@@ -46,10 +55,12 @@ def main() -> None:
     rng = np.random.default_rng(0)
     hands = sample_poses(args.n, limits, rng, config)
     joints, K = sample_cameras(hands, rng, config)
+    primitives = hand_primitives(joints)
 
     stages = {
         "sample_poses": lambda: sample_poses(args.n, limits, np.random.default_rng(1), config),
         "sample_cameras": lambda: sample_cameras(hands, np.random.default_rng(2), config),
+        "rasterize (hand primitives)": lambda: rasterize(K, (args.size, args.size), *primitives),
         "render (background only)": lambda: render(joints, K, np.random.default_rng(3), config, draw_hand=False),
         "render": lambda: render(joints, K, np.random.default_rng(3), config),
         "SyntheticHands (all of it)": lambda: SyntheticHands(args.n, seed=4, config=config),

@@ -10,7 +10,6 @@ torch = pytest.importorskip("torch")
 import handkin  # noqa: E402
 from handkin import camera  # noqa: E402
 from handkin.anatomy import Bone, Joint  # noqa: E402
-from handkin.hull import contains  # noqa: E402
 from handkin_train.data import (  # noqa: E402
     SyntheticConfig,
     SyntheticHands,
@@ -79,42 +78,30 @@ def test_config_defaults_and_validation():
 # ------------------------------------------------------------------------------------------ poses
 
 
-@pytest.mark.parametrize(
-    "limits, natural",
-    [
-        (handkin.JointLimits.default(), 0.6),
-        (handkin.JointLimits.default(), 0.0),
-        (handkin.JointLimits.default(), 1.0),
-        (handkin.JointLimits.default(couplings=True), 0.6),
-        (handkin.JointLimits.default(units="mm"), 0.6),
-    ],
-    ids=["default", "uniform", "natural", "couplings", "mm-limits"],
-)
-def test_poses_satisfy_the_limits(limits, natural):
-    cfg = SyntheticConfig(natural_fraction=natural)
-    hands = sample_poses(400, limits, np.random.default_rng(0), cfg)
-    assert hands.shape == (400, 21, 3) and hands.dtype == np.float64
-    skeleton = handkin.HandSkeleton(joints=hands, units="mm")
-    report = limits.check(skeleton)
-    assert report.ok.all(), report.violations()[:5]
-    angles = np.asarray(skeleton.joint_angles)
-    assert contains(angles, limits.polygon_array).all()
-    size = np.asarray(skeleton.reference_length())
-    assert size.min() >= cfg.reference_mm[0] - 1e-9 and size.max() <= cfg.reference_mm[1] + 1e-9
-    np.testing.assert_allclose(hands[:, Joint.wrist], 0.0, atol=1e-12)  # hand frame: wrist at the origin
+def test_pose_sampling_is_handkins():
+    """The poses come from handkin.sampling (tested in tests/test_sampling.py); the pose fields of a
+    SyntheticConfig are those of a handkin SamplingConfig."""
+    from handkin import sampling
+
+    assert sample_poses is sampling.sample_poses and synthetic.sample_poses is sampling.sample_poses
+    assert issubclass(SyntheticConfig, sampling.SamplingConfig)
+    cfg = SyntheticConfig(natural_fraction=0.3, palm_cup_deg=(2.0, 10.0), image_size=64)
+    pose_part = sampling.SamplingConfig(**{k: getattr(cfg, k) for k in sampling.SamplingConfig.model_fields})
+    limits = handkin.JointLimits.default()
+    a = sample_poses(50, limits, np.random.default_rng(0), cfg)
+    assert np.array_equal(a, sampling.sample_poses(50, limits, np.random.default_rng(0), pose_part))
 
 
-def test_poses_are_varied_right_hands():
-    hands = sample_poses(300, handkin.JointLimits.default(), np.random.default_rng(1), SyntheticConfig())
-    skeleton = handkin.HandSkeleton(joints=hands, units="mm")
-    angles = np.degrees(np.asarray(skeleton.joint_angles))
-    assert angles[..., 0].std(axis=0).min() > 10.0  # every joint's flexion varies
-    ratio = np.asarray(skeleton.bone_lengths) / np.asarray(skeleton.reference_length())[:, None]
-    template = np.asarray(handkin.flat_hand().bone_lengths) / 87.0
-    assert np.all(np.abs(ratio / template - 1.0) <= SyntheticConfig().bone_jitter + 1e-9)
-    # right hands in the template's frame: index_mcp × little_mcp points to −z, the palm side
-    palm_normal = np.cross(hands[:, Joint.index_mcp], hands[:, Joint.little_mcp])
-    assert np.all(palm_normal[:, 2] < 0)
+def test_every_name_of_the_module_before_the_split_is_importable():
+    names = (
+        "SyntheticConfig SyntheticHands sample_poses sample_cameras render rasterize hand_primitives Raster "
+        "HandPrimitives JOINT_RADII_REF SKIN_PALETTE CHUNK PALM_HALF_THICKNESS_REF PART_PALM PART_PALM_INNER "
+        "PART_ARM NUM_PARTS FILE_VERSION Range"
+    ).split()
+    for name in names:
+        assert hasattr(synthetic, name), name
+    assert set(synthetic.__all__) >= set(names[:12])
+    assert synthetic.CHUNK == 256 and synthetic.RENDER_CHUNK == 16 and synthetic.FILE_VERSION == 1
 
 
 # ------------------------------------------------------------------------------------------ cameras
