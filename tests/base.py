@@ -180,6 +180,12 @@ def assert_close(actual: Any, expected: Any, *, rtol: float | None = None, atol:
 # ----------------------------------------------------------------------------- gradients
 
 
+def _is_float_array(x: Any) -> bool:
+    if torch is not None and isinstance(x, torch.Tensor):
+        return x.is_floating_point()
+    return isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.floating)
+
+
 def gradcheck(
     fn: Callable[..., Any],
     *inputs: Any,
@@ -198,8 +204,7 @@ def gradcheck(
     """
     tensors = []
     for x in inputs:
-        is_array = isinstance(x, np.ndarray) or (torch is not None and isinstance(x, torch.Tensor))
-        if is_array and (x.dtype.is_floating_point if isinstance(x, torch.Tensor) else np.issubdtype(x.dtype, np.floating)):
+        if _is_float_array(x):
             t = torch.as_tensor(x).detach().to(device=device, dtype=torch.float64).clone()
             tensors.append(t.requires_grad_(True))
         else:

@@ -25,7 +25,6 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HANDKIN_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     """The name of each available backend in turn."""
