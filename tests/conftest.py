@@ -1,4 +1,5 @@
-"""Shared fixtures: backends, random plausible hands, and the real data in ../shared/data."""
+"""Shared fixtures: backends (``backend``; ``case`` = backend × dtype × device from :mod:`base`), random
+plausible hands, and the real data in ../shared/data."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from base import BACKENDS, CASES, Case, as_backend, torch
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 import handkin
+
+__all__ = ["BACKENDS", "as_backend", "torch", "random_hands", "batch_shapes", "seeds", "shared_path", "SHARED_DATA"]
 
 settings.register_profile("default", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow])
@@ -20,13 +24,6 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HANDKIN_SHARED_DATA", REPO.parent / "shared" / "data"))
 
-try:
-    import torch
-except ImportError:  # pragma: no cover - torch is an optional extra of handkin
-    torch = None
-
-BACKENDS = ["numpy"] + (["torch"] if torch is not None else [])
-
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
@@ -34,12 +31,10 @@ def backend(request):
     return request.param
 
 
-def as_backend(array: np.ndarray, backend: str, requires_grad: bool = False):
-    """``array`` on the given backend (torch tensors keep the numpy dtype)."""
-    if backend == "numpy":
-        return array
-    t = torch.from_numpy(np.ascontiguousarray(array))
-    return t.requires_grad_(requires_grad)
+@pytest.fixture(params=CASES)
+def case(request) -> Case:
+    """Each backend × dtype (float32, float64) × device (cpu; cuda when available) in turn (:class:`base.Case`)."""
+    return request.param
 
 
 def random_hands(seed: int, batch_shape=(), noise_mm: float = 4.0) -> np.ndarray:
