@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .anatomy import ANGLE_BONES, ROOT_BONES, Bone, Finger
+from .bounds import limit_scale
 from .errors import LimitsError
 from .handsize import REFERENCE_MM
 from .hull import contains
@@ -29,7 +30,7 @@ from .limits import JointLimits
 from .palm import palm_angles, palm_curvature
 from .skeleton import HandSkeleton
 from .template import ADULT_BONE_LENGTHS_MM, ROOT_SPREAD_DEG
-from .units import Units, scale_factor
+from .units import Units
 
 Range = tuple[float, float]
 """A closed range ``(lo, hi)``, sampled uniformly."""
@@ -85,10 +86,7 @@ def _lengths_to_mm(bounds: np.ndarray, limits: JointLimits, norm_mm: np.ndarray,
     The one place where the sampler puts the limits into the hands' unit (mm): ``ref`` limits scale with each
     hand's reference bone ``norm_mm (n,)``, physical limits by a constant factor.
     """
-    if limits.units == Units.ref:
-        factor = norm_mm[:, None, None]
-    else:
-        factor = np.full((len(norm_mm), 1, 1), scale_factor(limits.units, "mm"))
+    factor = limit_scale(limits, "mm", np.asarray(norm_mm, dtype=float))[:, None, None]
     return bounds[None] * factor**power  # positive factors keep (min, max) in order
 
 
