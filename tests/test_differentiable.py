@@ -278,6 +278,8 @@ NOT_DIFFERENTIABLE: dict[str, str] = {
     "hull.convex_hull": "numpy-only polygon preparation",
     "hull.rdp": "numpy-only polygon preparation",
     "hull.fit_polygon": "numpy-only polygon preparation",
+    "hull.clip_convex": "numpy-only polygon clipping (limit comparisons)",
+    "losses.joints_in_limit_units": "a unit conversion (scale by the reference bone), covered through limits_loss",
     "hull.pad_polygon": "numpy-only polygon preparation",
     "hull.validate_polygon": "validation, raises or not",
     "hull.polygon_area": "numpy-only polygon preparation",
