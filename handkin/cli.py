@@ -201,7 +201,9 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     """The options every command that reads hand files shares."""
     g = p.add_argument_group("input")
     g.add_argument(
-        "--order", default="mp21", help="joint order of the file's arrays (see `handkin orders`; default mp21)"
+        "--order",
+        default=None,
+        help="joint order of the file's arrays (see `handkin orders`; default: the order the file states, else mp21)",
     )
     g.add_argument(
         "--units", choices=["m", "cm", "mm", "ref"], help="length unit of the file (default: what the file states)"

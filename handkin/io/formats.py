@@ -67,7 +67,7 @@ def load(
     units: Any = None,
     fps: float | None = None,
     side: Any = None,
-    order: Any = "mp21",
+    order: Any = None,
     key: str | None = None,
     markers: Mapping[str, str] | None = None,
     **mediapipe_options: Any,
@@ -75,7 +75,8 @@ def load(
     """Read a hand sequence from ``path`` (format from its suffix). Arguments given here override what
     the file states; what neither gives is an error (units) or a default (side right, fps unknown).
 
-    ``order`` is the joint order of the file's arrays (NPY/NPZ/JSON); ``key`` picks one array of an NPZ.
+    ``order`` is the joint order of the file's arrays (NPY/NPZ/JSON); ``None``: the order the file states
+    (NPZ/JSON), else MP21. ``key`` picks one array of an NPZ.
     ``markers`` maps joints to C3D marker labels (:func:`read_c3d`). MediaPipe dumps (the JSON of
     :mod:`handkin.io.mediapipe`, or an NPZ with ``world_landmarks_m``) are recognised and read with
     :func:`handkin.io.mediapipe.load_mediapipe`; ``mediapipe_options`` (``kind``, ``mirrored``,
@@ -154,14 +155,14 @@ def _joints_array(arr: np.ndarray, path: Path, what: str) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def read_npy(path: str | os.PathLike, *, units: Any, fps: float | None = None, side: Any = None, order: Any = "mp21"):
+def read_npy(path: str | os.PathLike, *, units: Any, fps: float | None = None, side: Any = None, order: Any = None):
     """A bare ``(T, 21, 3)`` array; ``units`` must be given."""
     path = Path(path)
     try:
         arr = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise FileFormatError(f"cannot read {path} as an NPY array: {exc}") from exc
-    return _build(_joints_array(arr, path, "the array"), path, units, fps, side or "right", order)
+    return _build(_joints_array(arr, path, "the array"), path, units, fps, side or "right", order or "mp21")
 
 
 def read_npz(
@@ -170,7 +171,7 @@ def read_npz(
     units: Any = None,
     fps: float | None = None,
     side: Any = None,
-    order: Any = "mp21",
+    order: Any = None,
     key: str | None = None,
 ) -> HandSequence:
     """An NPZ: the array ``key``, else ``joints``, else its only ``(T, 21, 3)`` array; ``fps``, ``units``,
@@ -206,8 +207,8 @@ def read_npz(
         value = float(_meta(data["fps"]))
         fps = value if np.isfinite(value) else None
     side = side or (str(_meta(data["side"])) if "side" in data else "right")
-    if order == "mp21" and "order" in data:
-        order = str(_meta(data["order"]))
+    if order is None:
+        order = str(_meta(data["order"])) if "order" in data else "mp21"
     times = data.get("times")
     return _build(arr, path, units, fps, side, order, times=times)
 
