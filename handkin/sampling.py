@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .anatomy import ANGLE_BONES, ROOT_BONES, Bone, Finger
-from .bounds import limit_scale
+from .bounds import coupling_array, coupling_excess, limit_scale
 from .errors import LimitsError
 from .handsize import REFERENCE_MM
 from .hull import contains
@@ -220,9 +220,9 @@ def _sample_angles(n: int, limits: JointLimits, rng: np.random.Generator, config
         angles[natural] = _natural_angles(rng, polygons, int(natural.sum()))
     for coupling in limits.couplings:
         pip, dip = (int(j) for j in coupling.joints)
+        row = coupling_array([coupling])
         for _ in range(200):
-            residual = angles[:, dip, 0] - coupling.ratio * angles[:, pip, 0] - coupling.offset
-            bad = np.flatnonzero(np.abs(residual) > coupling.band)
+            bad = np.flatnonzero(coupling_excess(angles, row)[:, 0] > 0)
             if bad.size == 0:
                 break
             redraw = _uniform_angles(rng, polygons, bad.size)
