@@ -32,8 +32,13 @@ def _fit(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         config = config.with_overrides(optim={"epochs": args.epochs})
     trainer = Trainer(config)
-    result = trainer.fit(resume=not args.restart, max_steps=args.max_steps)
-    if trainer.runtime.is_main:
+    result = trainer.fit(resume=not args.restart, max_steps=args.max_steps, resume_anyway=args.resume_anyway)
+    if trainer.runtime.is_main and not result.losses and result.epoch >= config.optim.epochs:
+        print(
+            f"nothing to train: the run in {trainer.out} has finished its {result.epoch} epochs (raise --epochs to "
+            f"continue it); best validation EPE {result.best_metric:.2f} mm; checkpoint {result.checkpoint}"
+        )
+    elif trainer.runtime.is_main:
         print(
             f"epoch {result.epoch}, step {result.step}, last loss {result.last_loss:.4g}, "
             f"best validation EPE {result.best_metric:.2f} mm; checkpoint {result.checkpoint}"
@@ -209,6 +214,13 @@ def parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=int, help="override optim.epochs")
     fit.add_argument("--max-steps", type=int, help="stop after this many optimiser steps (checkpoint written)")
     fit.add_argument("--restart", action="store_true", help="ignore an existing last.pt")
+    fit.add_argument(
+        "--resume-anyway",
+        action="store_true",
+        help="resume from last.pt although the data, batch size, seed or optimiser settings changed: keeps the "
+        "weights and optimiser state, applies the new settings, restarts the current epoch (another model is "
+        "still refused)",
+    )
     fit.set_defaults(run=_fit)
     ev = sub.add_parser(
         "evaluate",

@@ -4,8 +4,11 @@
   (:mod:`.runtime`, :mod:`.loader`).
 * **Precision.** Autocast as :mod:`.runtime` resolves it; the camera, refiner and losses always run in float32.
 * **Checkpoints** (``output.dir``): ``last.pt`` after every epoch (and every ``checkpoint_every`` steps),
-  ``best.pt`` at the best validation 3D error, written atomically (:mod:`.checkpoints`); resuming replays
-  exactly the batches that were not yet seen.
+  ``best.pt`` at the best validation 3D error, written atomically and hashed (:mod:`.checkpoints`); resuming
+  replays exactly the batches that were not yet seen. A resume first checks that the run is the checkpoint's
+  (:func:`~.checkpoints.run_changes`): another model is refused; changed data, batch size, seed, number of
+  processes or optimiser settings are refused unless ``fit(resume_anyway=True)``, which keeps the weights and
+  optimiser state, applies the new optimiser settings and restarts the current epoch from its first batch.
 * **Safety.** A non-finite loss or gradient stops the run with :class:`~handkin_train.errors.TrainingDiverged`
   before anything is saved, so the last good checkpoint stays intact.
 * **Logs.** TensorBoard scalars (every loss term, learning rate, validation metrics) in ``output.dir/tb``,
@@ -15,6 +18,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +27,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from handkin.files import atomic_write
 from handkin.progress import progress
 
-from .checkpoints import CHECKPOINT_VERSION, atomic_save, load_checkpoint
+from .checkpoints import CHECKPOINT_VERSION, atomic_save, load_checkpoint, run_changes
 from .config import TrainConfig
 from .datasets import build_dataset
-from .errors import TrainingDiverged
+from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .evaluation import evaluate_model
 from .loader import EpochSampler, make_loader, to_device
 from .model import HandPoseNet
@@ -91,9 +96,12 @@ class Trainer:
 
     # -- checkpoints
     def state_dict(self) -> dict[str, Any]:
+        """The checkpoint: tensors, numbers, strings, lists and dicts only (read back with weights_only=True)."""
         return {
             "version": CHECKPOINT_VERSION,
             "config": self.config.model_dump(mode="json"),
+            "train_size": len(self.train_set),
+            "world_size": self.runtime.world_size,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -110,15 +118,67 @@ class Trainer:
             return None
         return atomic_save(self.state_dict(), self.out / name)
 
-    def resume(self, path: str | Path) -> None:
+    def resume(self, path: str | Path, resume_anyway: bool = False) -> None:
+        """Continue from checkpoint ``path`` after checking it is this run's (see the module docstring); a
+        mismatch is one :class:`CheckpointError` listing every changed field as ``old → new``."""
+        path = Path(path)
         state = load_checkpoint(path)
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        self.epoch, self.step, self.step_in_epoch = state["epoch"], state["step"], state["step_in_epoch"]
-        self.best_metric = state["best_metric"]
-        set_rng_state(state["rng"])
+        changes = run_changes(state, self.config, len(self.train_set), self.runtime.world_size)
+        if changes.model:
+            raise CheckpointError(
+                f"cannot resume from {path}: it holds another model ({'; '.join(changes.model)}), whose weights do "
+                "not fit this run's network. Start afresh with --restart (Trainer.fit(resume=False)), which "
+                f"overwrites {path.name}, or choose another output.dir."
+            )
+        epoch, in_epoch = state["epoch"], state["step_in_epoch"]
+        if (changes.position or changes.optim) and not resume_anyway:
+            effects = ["keeps the weights and optimiser state"]
+            if changes.optim:
+                effects.append("applies the new optimiser settings")
+            if changes.position and in_epoch:
+                effects.append(f"restarts epoch {epoch + 1} from its first batch")
+            why = (
+                f"; the position inside epoch {epoch + 1} (after {in_epoch} batches) would point at other samples"
+                if changes.position and in_epoch
+                else ""
+            )
+            raise CheckpointError(
+                f"cannot resume from {path}: the run changed since it was written: "
+                f"{'; '.join(changes.position + changes.optim)}{why}. To continue anyway use "
+                f"`handkin-train fit --resume-anyway` (Trainer.fit(resume_anyway=True)), which {', '.join(effects)}; "
+                "to start afresh use --restart or another output.dir."
+            )
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            if state["scaler"]:  # (a run without the fp16 scaler saved none: this one starts afresh)
+                self.scaler.load_state_dict(state["scaler"])
+            self.step, self.best_metric = state["step"], state["best_metric"]
+            set_rng_state(state["rng"])
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path} does not fit this run: {type(exc).__name__}: {exc}") from None
+        self.epoch, self.step_in_epoch = epoch, in_epoch
+        if changes.optim:
+            self._apply_optim_settings()
+        if changes.position and in_epoch:
+            self.step_in_epoch = 0
+            warnings.warn(
+                f"resumed anyway from {path}: {'; '.join(changes.position)}; epoch {epoch + 1} restarts from its "
+                "first batch.",
+                stacklevel=2,
+            )
+
+    def _apply_optim_settings(self) -> None:
+        """Put this config's optimiser settings into the loaded optimiser and scheduler (a resume-anyway),
+        with the learning rate the step schedule gives at the current epoch."""
+        o, sched = self.config.optim, self.scheduler
+        sched.step_size, sched.gamma = o.step_epochs, o.gamma
+        sched.base_lrs = [o.lr] * len(self.optimizer.param_groups)
+        lr = o.lr * o.gamma ** (sched.last_epoch // o.step_epochs)
+        for group in self.optimizer.param_groups:
+            group.update(lr=lr, initial_lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+        sched._last_lr = [lr] * len(self.optimizer.param_groups)
 
     # -- one step
     def train_step(self, batch: dict[str, torch.Tensor]) -> LossBreakdown:
@@ -171,23 +231,30 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         return evaluate_model(self.model, self._loader("val"), self.runtime, self.config.runtime.channels_last)
 
-    def fit(self, resume: bool = True, max_steps: int | None = None) -> FitResult:
+    def fit(self, resume: bool = True, max_steps: int | None = None, resume_anyway: bool = False) -> FitResult:
         """Train until ``optim.epochs`` (or ``max_steps`` optimiser steps in this call, to stop early);
-        resumes from ``output.dir/last.pt`` when it exists and ``resume`` is set. The loaders' workers live
-        for the whole call (they persist across epochs) and end with it."""
+        resumes from ``output.dir/last.pt`` when it exists and ``resume`` is set (``resume_anyway``: also when
+        the data or optimiser settings changed, see :meth:`resume`). The loaders' workers live for the whole
+        call (they persist across epochs) and end with it."""
         try:
-            return self._fit(resume, max_steps)
+            return self._fit(resume, max_steps, resume_anyway)
         finally:
             self._loaders.clear()  # the workers exit with their loaders
 
-    def _fit(self, resume: bool, max_steps: int | None) -> FitResult:
+    def _fit(self, resume: bool, max_steps: int | None, resume_anyway: bool) -> FitResult:
         c, rt = self.config, self.runtime
         last = self.out / "last.pt"
         if resume and last.exists():
-            self.resume(last)
+            self.resume(last, resume_anyway)
         if rt.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.yaml").write_text(c.to_yaml())
+            try:
+                with atomic_write(self.out / "config.yaml", "w", encoding="utf-8") as f:
+                    f.write(c.to_yaml())
+            except OSError as exc:
+                raise ConfigError(
+                    f"output.dir {self.out} cannot be written ({exc.strerror or exc}): choose a writable folder "
+                    "(output.dir, or --out)."
+                ) from exc
         losses: list[float] = []
         self.model.train()
         while self.epoch < c.optim.epochs:
