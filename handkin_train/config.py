@@ -1,13 +1,14 @@
 """The run configuration: a pydantic model loadable from YAML, with the paper's schedule as defaults.
 
 Every section rejects unknown keys (a dataset section accepts its reader's options, checked against the reader's
-options model in :mod:`handkin_train.data.registry`), and a bad value raises :class:`ConfigError` naming the field
-(``optim.lr: Input should be greater than 0``) and the file. :class:`AugmentConfig` lives with the augmentation
+options model in :mod:`handkin_train.data.registry`) and non-finite numbers (``.inf``, ``.nan``), and a bad value
+raises :class:`ConfigError` naming the field (``optim.lr: Input should be greater than 0``) and the file. :class:`AugmentConfig` lives with the augmentation
 (:mod:`handkin_train.data.augment`) and is re-exported here.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,7 +58,7 @@ class DatasetConfig(Section):
     """``synthetic``, a reader's name (:data:`~handkin_train.data.DATASETS`), ``prepared`` or ``mix``."""
     size: int | None = Field(None, ge=1)
     """synthetic: number of hands (default 2048); mix: samples per epoch; other kinds: a seeded random subset."""
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     weak_fraction: float = Field(0.0, ge=0.0, le=1.0)
     """Fraction of the 3D-labelled samples marked 2D-only (their relative depth and Z_root labels are not used)."""
     weak_count: int | None = Field(None, ge=0)
@@ -79,6 +80,13 @@ class DatasetConfig(Section):
     """mix: the datasets mixed."""
     ratios: list[float] | None = None
     """mix: relative share of each part per epoch (default: in proportion to their sizes)."""
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_mapping(cls, augment: Any) -> Any:
+        """A mapping is validated as an :class:`AugmentConfig` first, so its errors name ``augment.<field>`` alone
+        (not each branch of the ``AugmentConfig | bool`` union)."""
+        return AugmentConfig.model_validate(augment) if isinstance(augment, dict) else augment
 
     @field_validator("kind")
     @classmethod
@@ -199,17 +207,30 @@ class OptimConfig(Section):
     grad_clip: float | None = Field(None, gt=0)
 
 
+#: The values ``runtime.device`` accepts (whether the hardware is there is checked when the run starts).
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N (N: the GPU's index) or mps"
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
 class RuntimeConfig(Section):
     device: str = "auto"
-    """``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:1``…; under torchrun each rank takes its local GPU."""
+    """``auto`` (CUDA when available), ``cpu``, ``cuda``, ``cuda:1``…, ``mps``; under torchrun each rank takes its
+    local GPU."""
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     """``auto``: bf16 autocast on GPUs that support it, fp16 with a gradient scaler on older GPUs, fp32 on the CPU."""
     channels_last: bool = True
     compile: bool = False
     """``torch.compile`` the model (slow to start; worth it for long GPU runs)."""
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     deterministic: bool = False
     """cuDNN determinism (slower)."""
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, device: str) -> str:
+        if not _DEVICE.fullmatch(device):
+            raise ValueError(f"unknown device {device!r}; choose {DEVICE_CHOICES}.")
+        return device
 
 
 class OutputConfig(Section):
@@ -231,6 +252,15 @@ class TrainConfig(Section):
     optim: OptimConfig = OptimConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     output: OutputConfig = OutputConfig()
+
+    @model_validator(mode="after")
+    def _check_batch_norm(self) -> TrainConfig:
+        if self.data.batch_size < 2 and self.model.refine_root and self.model.refiner_batchnorm:
+            raise ValueError(
+                f"data.batch_size is {self.data.batch_size} but the Z_root refiner's BatchNorm needs at least 2 "
+                "samples per batch in training: set data.batch_size to 2 or more, or model.refiner_batchnorm to false."
+            )
+        return self
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

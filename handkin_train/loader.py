@@ -3,7 +3,8 @@
 Batches are fetched whole (``__getitems__``) by worker processes that persist across epochs; each batch carries
 its epoch (:class:`EpochBatch`), so per-epoch augmentation and mixture draws reach the workers and replay exactly
 when a run resumes mid-epoch (:class:`EpochSampler` skips the batches already seen). Under DDP each rank reads
-its shard of the same seeded permutation.
+its shard of the same seeded permutation, padded so that every rank gets as many samples; :func:`check_shards`
+refuses, on every rank alike, a training set too small to give each rank one full batch.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, Sampler
 
 from .data.cache import warp_on_device
+from .errors import DatasetError
+from .runtime import Runtime
 
 
 class EpochSampler(Sampler[int]):
@@ -34,8 +37,9 @@ class EpochSampler(Sampler[int]):
             order = torch.randperm(self.size, generator=g).tolist()
         else:
             order = list(range(self.size))
-        per_rank = math.ceil(self.size / self.world_size)
-        order += order[: per_rank * self.world_size - self.size]  # pad so every rank has as many
+        total = _per_rank(self.size, self.world_size) * self.world_size
+        if order:  # pad by cycling the permutation (as often as needed: there may be fewer samples than ranks)
+            order = (order * math.ceil(total / len(order)))[:total]
         return order[self.rank :: self.world_size]
 
     def __iter__(self):
@@ -43,6 +47,40 @@ class EpochSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self.indices()) - self.skip
+
+
+def _per_rank(size: int, world_size: int) -> int:
+    """Samples each rank gets per epoch from :class:`EpochSampler` (the padded shard)."""
+    return math.ceil(size / world_size)
+
+
+def check_shards(train_size: int, val_size: int, batch_size: int, runtime: Runtime) -> None:
+    """Pre-flight check of the data before training, on every rank: each rank must get at least one full batch of
+    the training set per epoch (incomplete batches are dropped, so a rank with none would take no step — and under
+    DDP leave the others waiting in a collective), all ranks must hold sets of the same sizes, and the validation
+    set (evaluated on rank 0 alone, so it may be smaller than the world size) must not be empty.
+
+    The sizes are gathered from all ranks first, so every rank raises the same
+    :class:`~handkin_train.errors.DatasetError` (naming the sizes, the world size, the batch size and the fix)."""
+    sizes = runtime.gather((train_size, val_size))
+    if len(set(sizes)) > 1:
+        raise DatasetError(
+            f"the ranks built different datasets: (data.train, data.val) sizes per rank {sizes}; every rank must "
+            "build the same training and validation sets (same config, same files on every node)."
+        )
+    world = runtime.world_size
+    per_rank = _per_rank(train_size, world)
+    if per_rank < batch_size:
+        need = world * (batch_size - 1) + 1
+        fix = f"set data.batch_size to at most {per_rank}, " if per_rank > 1 else ""  # (BatchNorm needs 2)
+        raise DatasetError(
+            f"the training set (data.train) has {train_size} sample(s); split over a world size of {world} that is "
+            f"{per_rank} per rank and epoch, fewer than one batch of data.batch_size={batch_size} (incomplete batches "
+            f"are dropped), so no rank would take a step. Give data.train at least {need} samples, {fix}or launch "
+            "fewer processes."
+        )
+    if val_size == 0:
+        raise DatasetError("the validation set (data.val) is empty: give it at least one sample.")
 
 
 class EpochBatch(list):
@@ -138,4 +176,4 @@ def to_device(batch: dict[str, torch.Tensor], device: torch.device, channels_las
     return out
 
 
-__all__ = ["EpochAware", "EpochBatch", "EpochBatchSampler", "EpochSampler", "make_loader", "to_device"]
+__all__ = ["EpochAware", "EpochBatch", "EpochBatchSampler", "EpochSampler", "check_shards", "make_loader", "to_device"]

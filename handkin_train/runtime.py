@@ -40,6 +40,14 @@ class Runtime:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    def gather(self, value: Any) -> list[Any]:
+        """``value`` from every rank, in rank order (a collective: every rank must call it; ``[value]`` alone)."""
+        if not self.distributed:
+            return [value]
+        out: list[Any] = [None] * self.world_size
+        torch.distributed.all_gather_object(out, value)
+        return out
+
     def autocast(self):
         if self.amp_dtype is None:
             return nullcontext()
@@ -54,7 +62,12 @@ def setup_runtime(config: RuntimeConfig) -> Runtime:
     name = config.device
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
+    device = torch.device(name)  # (the config validated the name: auto, cpu, mps, cuda or cuda:N)
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError(
+            f"runtime.device is {config.device!r} but MPS (Apple GPU) is not available on this machine: set "
+            "runtime.device to 'cpu' (or 'auto')."
+        )
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise DeviceError(
@@ -63,6 +76,12 @@ def setup_runtime(config: RuntimeConfig) -> Runtime:
             )
         if world_size > 1:
             device = torch.device("cuda", local_rank)
+        count = torch.cuda.device_count()
+        if (device.index or 0) >= count:
+            raise DeviceError(
+                f"runtime.device is {config.device!r} (GPU {device.index}) but this machine has {count} GPU(s): "
+                f"use cuda:0 … cuda:{count - 1}, 'cuda' or 'auto' (under torchrun, at most {count} processes per node)."
+            )
         torch.cuda.set_device(device)
     if world_size > 1 and not torch.distributed.is_initialized():
         torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")

@@ -1,6 +1,6 @@
 """The base of every configuration model (run sections, augmentation, dataset-reader options).
 
-A :class:`Section` rejects unknown keys and is frozen; :func:`describe` turns pydantic's errors into the
+A :class:`Section` rejects unknown keys and non-finite numbers (``.inf``, ``.nan``) and is frozen; :func:`describe` turns pydantic's errors into the
 ``field.path: message`` text of :class:`~handkin_train.errors.ConfigError`
 (:meth:`~handkin_train.config.TrainConfig.from_dict` raises it).
 """
@@ -20,9 +20,10 @@ def describe(exc: ValidationError, prefix: str = "") -> str:
 
 
 class Section(BaseModel):
-    """A configuration model: unknown keys are errors, instances are immutable (``model_copy`` to change)."""
+    """A configuration model: unknown keys and non-finite numbers (``inf``, ``nan``) are errors, instances are
+    immutable (``model_copy`` to change)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 __all__ = ["Section", "describe"]

@@ -35,7 +35,7 @@ from .config import TrainConfig
 from .datasets import build_dataset
 from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .evaluation import evaluate_model
-from .loader import EpochSampler, make_loader, to_device
+from .loader import EpochSampler, check_shards, make_loader, to_device
 from .model import HandPoseNet
 from .objective import LossBreakdown, Objective
 from .runtime import rng_state, seed_everything, set_rng_state, setup_runtime
@@ -71,6 +71,7 @@ class Trainer:
         size = c.model.image_size
         self.train_set = train_set if train_set is not None else build_dataset(c.data.train, size, c.data.cache, show)
         self.val_set = val_set if val_set is not None else build_dataset(c.data.val, size, c.data.cache, show)
+        check_shards(len(self.train_set), len(self.val_set), c.data.batch_size, rt)  # on every rank, before DDP
         self.model = HandPoseNet(c.model).to(rt.device)
         if c.runtime.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
