@@ -120,9 +120,20 @@ def as_float_array(x: Any) -> Array:
     return arr
 
 
+def _require_values(x: Array, action: str = "read its values") -> None:
+    """Raise :class:`BackendError` if ``x`` is a torch tensor on the ``meta`` device: it has a shape and a dtype
+    but no values, so nothing that looks at them (checks, conversion to numpy) can run."""
+    if is_torch(x) and x.device.type == "meta":
+        raise BackendError(
+            f"a tensor on the 'meta' device (shape {tuple(x.shape)}) holds no values, so handkin cannot {action}; "
+            "make it on a real device (e.g. torch.zeros(..., device='cpu'), or module.to_empty(device='cpu'))."
+        )
+
+
 def to_numpy(x: Array) -> np.ndarray:
     """A numpy copy/view of ``x`` (detached from autograd, moved to the CPU; bfloat16 becomes float32)."""
     if is_torch(x):
+        _require_values(x, "convert it to numpy")
         x = x.detach().cpu()
         return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()
     return np.asarray(x)
@@ -140,6 +151,7 @@ def to_torch(x: Array, device=None, dtype=None):
 
 def all_finite(x: Array) -> bool:
     """True if every value of ``x`` is finite (one vectorised pass; a host sync for GPU tensors)."""
+    _require_values(x, "check that it is finite")
     xp = namespace(x)
     return bool(xp.all(xp.isfinite(x)))
 

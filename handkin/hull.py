@@ -221,19 +221,43 @@ def pad_polygon(polygon: np.ndarray, n_points: int) -> np.ndarray:
 
     The region is unchanged (new points lie on edges). A 1-point polygon is repeated, a 2-point one
     (a segment) gets points on the segment. Raises :class:`ShapeError` if ``K > n_points`` or ``K == 0``.
+    Linear in ``n_points`` (vectorised; the result of bisecting the longest piece, first one on ties, until
+    there are ``n_points`` vertices).
     """
     poly = np.asarray(polygon, dtype=np.float64)
     if poly.ndim != 2 or poly.shape[1] != 2 or len(poly) == 0:
         raise ShapeError(f"polygon must have shape (K, 2) with K >= 1; got {poly.shape}.")
-    if len(poly) > n_points:
+    k, extra = len(poly), int(n_points) - len(poly)
+    if extra < 0:
         raise ShapeError(f"polygon has {len(poly)} vertices, more than n_points={n_points}; cannot pad it.")
-    verts = [row for row in poly]
-    while len(verts) < n_points:
-        arr = np.asarray(verts)
-        lengths = np.hypot(*(np.roll(arr, -1, axis=0) - arr).T)
-        i = int(np.argmax(lengths))  # the first of the longest edges
-        verts.insert(i + 1, 0.5 * (arr[i] + arr[(i + 1) % len(arr)]))
-    return np.asarray(verts, dtype=np.float64).reshape(n_points, 2)
+    if extra == 0:
+        return poly.copy()
+    step = np.roll(poly, -1, axis=0) - poly
+    splits = _bisections(np.hypot(step[:, 0], step[:, 1]), extra)
+    pieces = splits + 1  # per edge
+    level = np.frexp(pieces)[1] - 1  # floor(log2(pieces)): levels bisected completely
+    halved = pieces - 2**level  # pieces of that level bisected once more (the first ones along the edge)
+    edge = np.repeat(np.arange(k), pieces)
+    q = np.arange(n_points) - np.repeat(np.cumsum(pieces) - pieces, pieces)  # vertex index along its edge
+    lv, hv = level[edge], halved[edge]
+    t = np.where(q < 2 * hv, q / 2.0 ** (lv + 1), (q - hv) / 2.0**lv)  # where the vertex sits on its edge, [0, 1)
+    return poly[edge] + t[:, None] * step[edge]
+
+
+def _bisections(lengths: np.ndarray, extra: int) -> np.ndarray:
+    """How often each edge ``(K,)`` is bisected when the longest piece (the first one on ties) is bisected
+    ``extra`` times: an edge of length L bisected level by level has 2^l pieces of length L / 2^l at level l, so
+    the bisections are the ``extra`` longest (level, edge) pieces, ties in polygon order."""
+    k = len(lengths)
+    levels = np.arange(extra.bit_length())  # 2^l <= extra: enough pieces on any one edge
+    piece = (lengths[:, None] / 2.0**levels).ravel()  # (K·L,) edge-major
+    edge = np.repeat(np.arange(k), len(levels))
+    level = np.tile(levels, k)
+    order = np.lexsort((level, edge, -piece))
+    count = 2 ** level[order]
+    before = np.cumsum(count) - count
+    taken = np.clip(extra - before, 0, count)
+    return np.bincount(edge[order], weights=taken, minlength=k).astype(np.int64)
 
 
 def box_polygon(fmin: float, fmax: float, amin: float, amax: float, n_points: int = 10) -> np.ndarray:

@@ -6,7 +6,8 @@ A ``JointLimits`` holds, in one length unit (``m``, ``cm``, ``mm`` or ``ref``):
 * per palm pair (thumb_index, index_middle, middle_ring, ring_little) an interval for the
   curvature c_i (Eq. 1, units 1/length) and one for the angular distance φ_i (Eq. 3, radians);
 * per angle joint (thumb_cmc … little_dip) a convex polygon of N (default 10) (flexion,
-  abduction) points in counter-clockwise order, radians (supplementary §1);
+  abduction) points in counter-clockwise order, radians (supplementary §1), at most
+  :data:`MAX_POLYGON_VERTICES` of them;
 * optional couplings beyond the paper (DIP flexion within a band around a ratio of PIP flexion);
 * provenance (source, dataset, citation, user, date, schema version).
 
@@ -51,6 +52,12 @@ from .validation import HandkinModel
 
 #: Version of the JSON layout written by :meth:`JointLimits.save`.
 SCHEMA_VERSION = 1
+
+#: Most vertices a joint polygon may have. Every polygon is padded to the largest one for the loss and the
+#: report, whose cost grows with it (per hand and joint, one term per vertex); a fitted polygon has 10. A larger
+#: polygon (e.g. a raw convex hull in a hand-edited file) is a :class:`~handkin.errors.LimitsError` naming the
+#: joint: simplify it with :func:`handkin.hull.fit_polygon`.
+MAX_POLYGON_VERTICES = 4096
 
 #: The four neighbouring root-bone pairs of the palm, in the order of Eq. 1–3.
 PALM_PAIRS: tuple[str, ...] = ("thumb_index", "index_middle", "middle_ring", "ring_little")
@@ -97,7 +104,15 @@ class AnglePolygon(HandkinModel):
     @field_validator("points", mode="before")
     @classmethod
     def _as_pairs(cls, value: Any) -> Any:
-        arr = np.asarray(value, dtype=float)
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise LimitsError(f"a joint polygon must be a list of (flexion, abduction) numbers: {exc}") from None
+        if arr.ndim == 2 and len(arr) > MAX_POLYGON_VERTICES:
+            raise LimitsError(
+                f"a joint polygon has {len(arr)} vertices, more than MAX_POLYGON_VERTICES = {MAX_POLYGON_VERTICES}; "
+                "simplify it, e.g. handkin.hull.fit_polygon(points, 10)."
+            )
         if arr.ndim != 2 or arr.shape[1] != 2:
             raise LimitsError(f"a joint polygon must be a list of (flexion, abduction) points, got shape {arr.shape}.")
         validate_polygon(arr)
@@ -162,6 +177,10 @@ class Provenance(HandkinModel):
 
 
 def _canonical_keys(mapping: Mapping[Any, Any], lookup, what: str) -> dict[str, Any]:
+    if not isinstance(mapping, Mapping):
+        raise LimitsError(
+            f"the {what} limits must be a mapping from {what} name to limit, got {type(mapping).__name__}."
+        )
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         try:
@@ -218,7 +237,8 @@ class JointLimits(HandkinModel):
     @field_validator("joint_angles", mode="before")
     @classmethod
     def _joints(cls, value: Any) -> Any:
-        return _canonical_keys(value, lambda k: anatomy.angle_joint(k).name, "angle joint")
+        polygons = _canonical_keys(value, lambda k: anatomy.angle_joint(k).name, "angle joint")
+        return {name: _polygon(name, p) for name, p in polygons.items()}
 
     @field_validator("palm_angles")
     @classmethod
@@ -255,15 +275,14 @@ class JointLimits(HandkinModel):
     @property
     def polygon_array(self) -> np.ndarray:
         """``(15, N, 2)`` polygons in angle-joint order, padded to the largest N by repeating the last
-        vertex; a joint without a polygon gets a huge box (always inside)."""
-        n = max([len(p.points) for p in self.joint_angles.values()], default=4)
-        big = box_polygon(-1e6, 1e6, -1e6, 1e6, n)
-        out = np.empty((15, n, 2))
-        for a in AngleJoint:
-            poly = self.joint_angles.get(a.name)
-            pts = big if poly is None else poly.array
-            out[a] = np.concatenate([pts, np.repeat(pts[-1:], n - len(pts), axis=0)], axis=0)
-        return out
+        vertex; a joint without a polygon gets a huge box (always inside). Built once per set of polygons
+        (the model is frozen and so are its polygons); each access returns a fresh copy."""
+        key = tuple(self.joint_angles.items())
+        cached = self.__dict__.get("_polygon_array")  # not a field: model_dump and == ignore it
+        if cached is None or not _same_polygons(cached[0], key):  # model_copy(update=...) copies the entry too
+            cached = (key, _polygon_array(self.joint_angles))
+            self.__dict__["_polygon_array"] = cached
+        return cached[1].copy()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -423,7 +442,7 @@ class JointLimits(HandkinModel):
         polygons = dict(self.joint_angles)
         if polygon is not None:
             arr = np.asarray(polygon, float)
-            polygons[joint] = AnglePolygon(points=np.radians(arr) if degrees else arr)
+            polygons[joint] = _polygon(joint, np.radians(arr) if degrees else arr)
         elif flexion is not None and abduction is not None:
             polygons[joint] = AnglePolygon.box(flexion, abduction, degrees=degrees)
         elif flexion is not None or abduction is not None:
@@ -532,9 +551,17 @@ class JointLimits(HandkinModel):
             raise LimitsError(f"cannot read joint limits file {path}: {exc.strerror or exc}") from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise LimitsError(f"joint limits file {path} is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise LimitsError(f"joint limits file {path} is nested too deeply to be a limits file.") from None
         if not isinstance(data, dict):
             raise LimitsError(f"joint limits file {path} must hold a JSON object, not {type(data).__name__}.")
-        version = (data.get("provenance") or {}).get("schema_version", None)
+        provenance = data.get("provenance") or {}
+        if not isinstance(provenance, dict):
+            raise LimitsError(
+                f"joint limits file {path} has a provenance of type {type(provenance).__name__}, not an object "
+                "with schema_version; is it a handkin limits file?"
+            )
+        version = provenance.get("schema_version", None)
         if version is None:
             raise LimitsError(
                 f"joint limits file {path} has no provenance.schema_version; is it a handkin limits file?"
@@ -561,6 +588,36 @@ class JointLimits(HandkinModel):
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
+
+def _polygon(joint: str, value: Any) -> AnglePolygon:
+    """``value`` (an ``AnglePolygon``, its points or its fields) as the polygon of ``joint``; errors name the joint."""
+    if isinstance(value, AnglePolygon):
+        return value
+    try:
+        if isinstance(value, Mapping):
+            return AnglePolygon(**{str(k): v for k, v in value.items()})
+        return AnglePolygon(points=value)
+    except HandkinError as exc:
+        raise LimitsError(f"joint {joint!r}: {exc}") from None
+
+
+def _same_polygons(a: tuple[tuple[str, AnglePolygon], ...], b: tuple[tuple[str, AnglePolygon], ...]) -> bool:
+    """Whether two ``joint_angles`` item tuples hold the same (frozen) polygon objects under the same names."""
+    return len(a) == len(b) and all(na == nb and pa is pb for (na, pa), (nb, pb) in zip(a, b, strict=True))
+
+
+def _polygon_array(polygons: Mapping[str, AnglePolygon]) -> np.ndarray:
+    """:attr:`JointLimits.polygon_array` of ``polygons`` (built anew)."""
+    n = max([len(p.points) for p in polygons.values()], default=4)
+    big = box_polygon(-1e6, 1e6, -1e6, 1e6, n)
+    out = np.empty((15, n, 2))
+    for a in AngleJoint:
+        poly = polygons.get(a.name)
+        pts = big if poly is None else poly.array
+        out[a, : len(pts)] = pts
+        out[a, len(pts) :] = pts[-1]
+    return out
 
 
 def _bounds(intervals: Mapping[str, Interval], names: Sequence[str]) -> np.ndarray:
@@ -597,4 +654,5 @@ __all__ = [
     "Provenance",
     "PALM_PAIRS",
     "SCHEMA_VERSION",
+    "MAX_POLYGON_VERTICES",
 ]

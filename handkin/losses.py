@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple
 
-from .backend import Array, namespace
+from .backend import Array, backend_name, is_torch, namespace
 from .bounds import (
     LimitArrays,
     coupling_excess,
@@ -27,6 +27,7 @@ from .bounds import (
     polygon_excess,
     to_limit_units,
 )
+from .errors import BackendError, LimitsError
 from .frames import measure
 from .limits import JointLimits
 from .skeleton import HandSkeleton
@@ -123,6 +124,11 @@ class BMCLoss(_torch_module_base()):  # type: ignore[misc]
     ) -> None:
         import torch
 
+        if not isinstance(limits, JointLimits):
+            raise LimitsError(
+                f"BMCLoss(limits) takes a JointLimits (e.g. JointLimits.default() or JointLimits.load(path)), "
+                f"got {type(limits).__name__}; the joints go to the module's call: BMCLoss(limits)(joints)."
+            )
         super().__init__()
         self.limits = limits
         self.weights = {**DEFAULT_WEIGHTS, **(weights or {})}
@@ -139,7 +145,8 @@ class BMCLoss(_torch_module_base()):  # type: ignore[misc]
 
         if isinstance(joints, HandSkeleton):
             joints = joints_in_limit_units(joints, self.limits)
-        if joints.dtype in (torch.float16, torch.bfloat16) or torch.is_autocast_enabled(joints.device.type):
+        self._check_input(joints)
+        if joints.dtype in (torch.float16, torch.bfloat16) or _autocast_enabled(joints.device.type):
             with torch.autocast(device_type=joints.device.type, enabled=False):
                 terms = bmc_terms(joints.float(), self.arrays(joints.float()), self.weights)
         else:
@@ -147,8 +154,36 @@ class BMCLoss(_torch_module_base()):  # type: ignore[misc]
         terms = reduce(terms, self.reduction)
         return terms if self.return_terms else terms.total
 
+    def _check_input(self, joints: Any) -> None:
+        """A floating torch tensor on the device of the limits' buffers, else :class:`BackendError`."""
+        import torch
+
+        if not is_torch(joints):
+            raise BackendError(
+                f"BMCLoss is a torch module and takes torch tensors (..., 21, 3), got {backend_name(joints)}: use "
+                "torch.as_tensor(joints) (or HandSkeleton.torch()), or JointLimits.loss(joints) for numpy."
+            )
+        if not torch.is_floating_point(joints):
+            raise BackendError(f"BMCLoss needs floating-point joints, got dtype {joints.dtype}: use joints.float().")
+        device = self.bones.device
+        if joints.device != device:
+            raise BackendError(
+                f"the joints are on {joints.device} but BMCLoss's limits are on {device}: move the module with "
+                f"loss.to({str(joints.device)!r}) (or the joints with .to({str(device)!r}))."
+            )
+
     def extra_repr(self) -> str:
         return f"limits={self.limits!r}, weights={self.weights}, reduction={self.reduction!r}"
+
+
+def _autocast_enabled(device_type: str) -> bool:
+    """``torch.is_autocast_enabled(device_type)``; False for device types without autocast (e.g. ``meta``)."""
+    import torch
+
+    available = getattr(torch.amp, "is_autocast_available", None)
+    if available is not None and not available(device_type):
+        return False
+    return torch.is_autocast_enabled(device_type)
 
 
 __all__ = [

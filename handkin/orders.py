@@ -16,6 +16,10 @@ Registered orders (aliases in brackets):
   Two-hand arrays hold the **right** hand at 0–20 and the **left** at 21–41.
 
 ``register_order`` adds an order of your own from a list of joint names.
+
+Bone lengths tell the orders apart: read in the right order, a hand's 20 bones have the proportions of a hand
+whatever its pose (:func:`order_misfit`); read in a wrong one, some "bones" join joints that are not neighbours.
+:func:`guess_order` names the registered order that fits a set of hands (3D, or 2D with enough hands) best.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .anatomy import FINGER_JOINTS, NUM_JOINTS, Finger, Joint, Side, joint
+import numpy as np
+
+from .anatomy import BONE_CHILD_INDEX, BONE_PARENT_INDEX, FINGER_JOINTS, NUM_JOINTS, Finger, Joint, Side, joint
 from .anatomy import side as parse_side
-from .backend import take
+from .backend import take, to_numpy
 from .errors import OrderError, ShapeError
+from .handsize import BONE_LENGTHS_MM
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,51 @@ def split_two_hands(array, order: str | JointOrder, sides: Sequence[str] | None 
     return {first: array[..., :NUM_JOINTS, :], second: array[..., NUM_JOINTS:, :]}
 
 
+#: How much better (in :func:`order_misfit`) another order must fit than the declared one before
+#: :func:`guess_order` prefers it. Hands in their own order misfit by 0.05–0.25, in a wrong one by 0.2–0.5.
+ORDER_MARGIN = 0.05
+
+
+def order_misfit(joints, order: str | JointOrder = "mp21") -> np.ndarray:
+    """How far the bone lengths of ``joints (..., 21, C)`` (C = 3, or 2 for image points), read in ``order``, are
+    from a hand's proportions: the mean over the 20 bones of ``|log(length / (s · adult length))|``, ``s`` the
+    hand's median ratio (scale-free, pose-free). ``(...)`` float64 numpy; ``inf`` for a hand without extent."""
+    x = np.asarray(to_numpy(joints), dtype=np.float64)
+    canonical = get_order(order).to_canonical(x)
+    bones = np.take(canonical, BONE_CHILD_INDEX, axis=-2) - np.take(canonical, BONE_PARENT_INDEX, axis=-2)
+    lengths = np.sqrt(np.einsum("...c,...c->...", bones, bones))
+    ratio = lengths / np.asarray(BONE_LENGTHS_MM)
+    scale = np.median(ratio, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        misfit = np.abs(np.log(np.maximum(ratio / scale, 1e-6))).mean(axis=-1)
+    return np.where(np.isfinite(misfit) & (scale[..., 0] > 0), misfit, np.inf)
+
+
+def guess_order(joints, declared: str | JointOrder | None = None, margin: float = ORDER_MARGIN) -> str:
+    """The registered order whose bone-length pattern (:func:`order_misfit`) fits the hands ``joints (N, 21, C)``
+    best: the lowest median misfit over the hands. With ``declared``, that order is kept unless another fits
+    better by more than ``margin`` and on most of the hands (so noisy hands do not overturn it).
+
+    Reliable on 3D joints from one hand on; 2D joints (foreshortened bones) need a few hands (about 4 or more).
+    """
+    return _guess_order(joints, declared, margin)[0]
+
+
+def _guess_order(joints, declared, margin: float) -> tuple[str, dict[str, np.ndarray]]:
+    """:func:`guess_order` and the per-hand misfit ``(N,)`` of every registered order."""
+    x = np.asarray(to_numpy(joints), dtype=np.float64)
+    if x.ndim != 3:
+        raise ShapeError(f"guess_order expects hands of shape (N, 21, C), got {tuple(x.shape)}.")
+    misfit = {name: order_misfit(x, name) for name in available_orders()}
+    median = {name: float(np.median(m)) for name, m in misfit.items()}
+    best = min(median, key=median.__getitem__)
+    if declared is None:
+        return best, misfit
+    own = get_order(declared).name
+    better = float(np.mean(misfit[best] < misfit[own]))
+    return (best if median[own] > median[best] + margin and better > 0.5 else own), misfit
+
+
 __all__ = [
     "JointOrder",
     "register_order",
@@ -194,6 +246,9 @@ __all__ = [
     "available_orders",
     "convert",
     "split_two_hands",
+    "order_misfit",
+    "guess_order",
+    "ORDER_MARGIN",
     "MP21",
     "MANO21",
     "RHD",

@@ -62,8 +62,10 @@ class LimitReport:
         self.length_unit = length_unit
         self.coupling_names = coupling_names
         self.tolerance = tolerance
+        batch = self.bone_lengths.shape[:-1]  # () for one hand, (0,) for an empty batch
         worst = [
-            v.reshape(*v.shape[: self.bone_lengths.ndim - 1], -1).max(axis=-1, initial=0.0) for v in violations.values()
+            v.reshape(batch + (math.prod(v.shape[len(batch) :]),)).max(axis=-1, initial=0.0)
+            for v in violations.values()
         ]
         self.ok = np.all(np.stack(worst, axis=-1) <= tolerance, axis=-1)
 
@@ -134,7 +136,7 @@ class LimitReport:
     def table(self, max_rows: int = 50) -> str:
         """A plain-text table of the violations (hand, constraint, measured, by how much)."""
         rows = self.violations()
-        head = f"{self.n_violating} of {max(1, int(np.prod(self.batch_shape)))} hand(s) outside the limits"
+        head = f"{self.n_violating} of {math.prod(self.batch_shape)} hand(s) outside the limits"
         if not rows:
             return head
         lines = [head, f"{'hand':<10} {'kind':<15} {'name':<14} {'measured':>12} {'outside by':>12}  unit"]
@@ -148,7 +150,7 @@ class LimitReport:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: counts, and every violation."""
         return {
-            "hands": int(np.prod(self.batch_shape)),
+            "hands": math.prod(self.batch_shape),
             "violating_hands": self.n_violating,
             "length_unit": self.length_unit,
             "violations": [
@@ -161,7 +163,7 @@ class LimitReport:
         return json.dumps(self.to_dict(), **kwargs)
 
     def __repr__(self) -> str:
-        return f"LimitReport(hands={int(np.prod(self.batch_shape))}, violating={self.n_violating})"
+        return f"LimitReport(hands={math.prod(self.batch_shape)}, violating={self.n_violating})"
 
 
 __all__ = ["LimitReport", "Violation"]

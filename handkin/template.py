@@ -20,18 +20,12 @@ import numpy as np
 
 from .anatomy import ANGLE_BONES, FINGER_JOINTS, NUM_ANGLE_JOINTS, Bone, Finger, Joint, angle_joint
 from .backend import as_float_array, is_torch, to_torch
-from .handsize import REFERENCE_MM
+from .handsize import BONE_LENGTHS_MM
 from .skeleton import HandSkeleton
 from .units import scale_factor
 
-#: Adult bone lengths in millimetres, per bone (named after its child joint).
-ADULT_BONE_LENGTHS_MM: dict[Bone, float] = {
-    Bone.thumb_cmc: 40.0, Bone.thumb_mcp: 40.0, Bone.thumb_ip: 32.0, Bone.thumb_tip: 27.0,
-    Bone.index_mcp: 88.0, Bone.index_pip: 42.0, Bone.index_dip: 25.0, Bone.index_tip: 23.0,
-    Bone.middle_mcp: REFERENCE_MM, Bone.middle_pip: 44.0, Bone.middle_dip: 29.0, Bone.middle_tip: 24.0,
-    Bone.ring_mcp: 83.0, Bone.ring_pip: 40.0, Bone.ring_dip: 27.0, Bone.ring_tip: 23.0,
-    Bone.little_mcp: 78.0, Bone.little_pip: 32.0, Bone.little_dip: 20.0, Bone.little_tip: 20.0,
-}  # fmt: skip
+#: Adult bone lengths in millimetres, per bone (named after its child joint): :data:`handsize.BONE_LENGTHS_MM`.
+ADULT_BONE_LENGTHS_MM: dict[Bone, float] = dict(zip(Bone, BONE_LENGTHS_MM, strict=True))
 
 #: Direction of each finger's root bone in the flat template: degrees from +y, positive towards the thumb (−x).
 ROOT_SPREAD_DEG: dict[Finger, float] = {

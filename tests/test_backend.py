@@ -76,3 +76,21 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
         raise RuntimeError("crash mid-write")
     assert path.read_text() == "first"
     assert [p.name for p in path.parent.iterdir()] == ["out.txt"]  # no temporary file left behind
+
+
+@needs_torch
+def test_meta_tensors_are_a_backend_error_where_values_are_needed():
+    from handkin import HandSkeleton, JointLimits
+
+    meta = torch.zeros(3, 21, 3, device="meta")
+    for call in (
+        lambda: HandSkeleton(joints=meta, units="mm"),  # before: RuntimeError (Tensor.item() on meta)
+        lambda: backend.to_numpy(meta),  # before: NotImplementedError (cannot copy out of meta)
+        lambda: backend.all_finite(meta),
+        lambda: JointLimits.default().check(HandSkeleton.unchecked(meta, units="ref")),
+    ):
+        with pytest.raises(BackendError, match="'meta' device .* holds no values"):
+            call()
+    # the maths itself runs on meta tensors (shapes only)
+    angles = HandSkeleton.unchecked(meta, units="mm").joint_angles
+    assert angles.device.type == "meta" and tuple(angles.shape) == (3, 15, 2)

@@ -1,5 +1,6 @@
 """Joint-limit polygons (BMC supplementary §1): hull, RDP, greedy fit, padding, validation, contains and distance."""
 
+import json
 import math
 
 import numpy as np
@@ -293,6 +294,75 @@ def test_pad_polygon_point_and_segment():
         hull.pad_polygon(np.zeros((5, 2)), 4)
     with pytest.raises(ShapeError):
         hull.pad_polygon(np.zeros((0, 2)), 4)
+
+
+def test_pad_polygon_splits_equal_edges_in_polygon_order():
+    # a 100° × 60° box (the default thumb_mcp range) to 10 vertices: both 100° edges are halved, then both 60° edges,
+    # then the first two of the four equal 50° pieces, which lie on the first edge. Before, the loop compared
+    # lengths of rounded midpoints and split one 50° piece of each long edge (whichever rounded longer).
+    box = np.radians([[-20.0, -45.0], [80.0, -45.0], [80.0, 15.0], [-20.0, 15.0]])
+    out = np.degrees(hull.pad_polygon(box, 10))
+    np.testing.assert_allclose(out[:5, 0], [-20, 5, 30, 55, 80], atol=1e-9)  # the first edge in four
+    np.testing.assert_allclose(out[5:, :], [[80, -15], [80, 15], [30, 15], [-20, 15], [-20, -15]], atol=1e-9)
+
+
+def test_pad_polygon_to_a_hundred_thousand_points():
+    # vectorised: a box to 100,000 vertices (before: minutes, one np.asarray of the growing list per new point)
+    out = hull.pad_polygon(SQUARE, 100_000)
+    assert out.shape == (100_000, 2)
+    np.testing.assert_array_equal(out[np.isin(out, SQUARE).all(axis=1) & (out == out.round()).all(axis=1)], SQUARE)
+    assert hull.polygon_area(out) == pytest.approx(1.0, rel=1e-12)
+    steps = np.hypot(*np.diff(np.r_[out, out[:1]], axis=0).T)
+    assert steps.min() > 0 and steps.max() == pytest.approx(2 * steps.min())  # dyadic pieces: two sizes at most
+    hull.validate_polygon(out)
+
+
+# ---------------------------------------------------------------------------------------------- JointLimits polygons
+
+
+def test_polygon_array_is_built_once_and_follows_copies(monkeypatch):
+    import handkin.limits as limits_module
+    from handkin import AngleJoint, JointLimits
+
+    limits = JointLimits.default()
+    calls = []
+    real = limits_module.box_polygon
+    monkeypatch.setattr(limits_module, "box_polygon", lambda *a, **k: calls.append(a) or real(*a, **k))
+    first = limits.polygon_array
+    first[:] = 0.0  # a copy: the cache is not changed through it
+    again = limits.polygon_array
+    assert len(calls) == 1 and np.abs(again).max() > 0  # before: one (padded) box per access
+    assert limits == JointLimits.default() and "_polygon_array" not in limits.model_dump()
+    tighter = limits.with_joint("index_pip", flexion=(0, 30), abduction=(-5, 5), degrees=True)
+    pip = int(AngleJoint.index_pip)
+    np.testing.assert_allclose(tighter.polygon_array[pip].max(axis=0), np.radians([30, 5]))  # rebuilt, not stale
+    np.testing.assert_array_equal(limits.polygon_array, again)
+
+
+def test_polygons_larger_than_the_cap_are_a_limits_error_naming_the_joint(tmp_path):
+    import handkin.limits
+    from handkin import JointLimits
+
+    MAX_POLYGON_VERTICES = 4096  # documented: handkin.limits.MAX_POLYGON_VERTICES
+    assert getattr(handkin.limits, "MAX_POLYGON_VERTICES", MAX_POLYGON_VERTICES) == MAX_POLYGON_VERTICES
+
+    def circle(n):
+        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        return np.c_[0.5 + 0.5 * np.cos(t), 0.2 * np.sin(t)]
+
+    limits = JointLimits.default()
+    assert limits.with_joint("index_pip", circle(MAX_POLYGON_VERTICES)).polygon_array.shape == (15, 4096, 2)
+    big = circle(MAX_POLYGON_VERTICES + 1)
+    message = rf"joint 'index_pip'.*4097 vertices, more than MAX_POLYGON_VERTICES = {MAX_POLYGON_VERTICES}"
+    with pytest.raises(LimitsError, match=message):  # before: accepted, then O(N²) padding on every access
+        limits.with_joint("index_pip", big)
+    with pytest.raises(LimitsError, match=message):
+        JointLimits(units="ref", joint_angles={"index_pip": big})
+    data = json.loads(limits.model_dump_json())
+    data["joint_angles"]["index_pip"] = {"points": big.tolist()}
+    (tmp_path / "big.json").write_text(json.dumps(data))
+    with pytest.raises(LimitsError, match=f"{tmp_path / 'big.json'} is invalid: " + message):
+        JointLimits.load(tmp_path / "big.json")
 
 
 def test_box_polygon():

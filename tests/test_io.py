@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from handkin import posed_hand
 from handkin.errors import FileFormatError, OrderError, ShapeError, UnitsError
@@ -13,7 +14,7 @@ from handkin.io import HandSequence, hands_from_result, load, load_mediapipe, sa
 from handkin.io.mediapipe import actual_side, geometry_sides
 from handkin.orders import available_orders
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 VIDEO = DATA / "mediapipe_video_sequence"
 shared = pytest.mark.shared_data
 
@@ -181,6 +182,157 @@ def test_unknown_format_and_missing_file(tmp_path):
     (tmp_path / "j.json").write_text('{"hello": 1}')
     with pytest.raises(FileFormatError, match="not a handkin sequence"):
         load(tmp_path / "j.json")
+
+
+# ---------------------------------------------------------------------------------------------- damaged files
+
+
+def _mediapipe_json(seq, **fields):
+    """A MediaPipe JSON dump of ``seq`` (world landmarks in metres), one entry per frame, ``fields`` overriding."""
+    world = seq.to_units("m").joints
+    return {
+        f"img{i}": {"landmarks": (0.5 + world[i]).tolist(), "world_landmarks": world[i].tolist()} | fields
+        for i in range(len(seq))
+    }
+
+
+@pytest.mark.parametrize("mediapipe", [False, True])
+def test_truncated_npz_is_a_file_format_error(seq, tmp_path, mediapipe):
+    path = tmp_path / "t.npz"
+    if mediapipe:
+        np.savez(path, world_landmarks_m=seq.to_units("m").joints, handedness=np.array(["Left"] * len(seq)))
+    else:
+        save(seq, path)
+    raw = path.read_bytes()
+    for keep in (0, 10, len(raw) // 2, len(raw) - 30):  # before: zipfile.BadZipFile (or EOFError, zlib.error)
+        path.write_bytes(raw[:keep])
+        with pytest.raises(FileFormatError, match=f"cannot read {path} as an NPZ archive"):
+            load(path)
+
+
+def test_a_damaged_npy_is_a_file_format_error(seq, tmp_path):
+    path = save(seq, tmp_path / "d.npy")
+    raw = path.read_bytes()
+    unbalanced = raw.replace(b"{'descr'", b"{{descr'", 1)  # the header dict garbled: numpy's tokenizer fails
+    for damaged in (raw[:70], unbalanced, b"\x93NUMPY\x01\x00"):  # before: tokenize.TokenError for the second
+        path.write_bytes(damaged)
+        with pytest.raises(FileFormatError, match="as an NPY array"):
+            load(path, units="mm")
+
+
+@pytest.mark.parametrize("fps", ["fast", [30], {"value": 30}, True, 0, -5, "inf"])
+@pytest.mark.parametrize("suffix", [".json", ".npz", ".csv"])
+def test_a_bad_fps_in_a_file_is_a_file_format_error(seq, tmp_path, suffix, fps):
+    path = save(seq, tmp_path / f"f{suffix}")
+    if suffix == ".json":
+        data = json.loads(path.read_text())
+        path.write_text(json.dumps(data | {"fps": fps}))
+    elif suffix == ".npz":
+        data = dict(np.load(path))
+        np.savez(path, **(data | {"fps": np.asarray(fps if not isinstance(fps, dict) else "x")}))
+    else:
+        path.write_text(path.read_text().replace("# fps: 25.0", f"# fps: {fps}"))
+    # before: ValueError / TypeError from float(), or a ShapeError for 0 and -5
+    with pytest.raises(FileFormatError, match=rf"fps.* in {path}"):
+        load(path)
+
+
+def test_unknown_fps_in_a_file_stays_unknown(seq, tmp_path):
+    path = save(seq, tmp_path / "u.json")
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"fps": None}))
+    assert load(path).fps is None
+    path = save(seq, tmp_path / "u.csv")
+    path.write_text(path.read_text().replace("# fps: 25.0", "# fps: nan"))
+    assert load(path).fps is None
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("times", "soon", "'times'"),
+        ("times", [[0.1, 0.2], [0.3]], "'times'"),
+        ("units", 5, "'units'"),
+        ("side", ["right"], "'side'"),
+        ("order", {"name": "mp21"}, "'order'"),
+        ("joints", [[[0.0, 0.0, 0.0]] * 20 + [[0.0]]], "'joints'"),
+        ("joints", [[["a", "b", "c"]] * 21], "'joints'"),
+    ],
+)
+def test_wrong_types_in_a_json_sequence_are_file_format_errors(seq, tmp_path, field, value, match):
+    path = save(seq, tmp_path / "w.json")
+    path.write_text(json.dumps(json.loads(path.read_text()) | {field: value}))
+    with pytest.raises(FileFormatError, match=match):  # before: raw ValueError for times
+        load(path)
+
+
+def test_deeply_nested_json_is_a_file_format_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)  # before: RecursionError
+    with pytest.raises(FileFormatError, match="nested too deeply"):
+        load(path)
+    path.write_text('{"a": {"landmarks": ' + "[" * 100_000 + "]" * 100_000 + "}}")
+    with pytest.raises(FileFormatError, match="nested too deeply"):
+        load_mediapipe(path)
+
+
+@pytest.mark.parametrize(
+    "fields, match",
+    [
+        ({"world_landmarks": [[0.1, 0.2, 0.3]] * 20 + [[0.1, 0.2]]}, "'world_landmarks' of entry 'img0'"),  # ragged
+        ({"world_landmarks": [["a", "b", "c"]] * 21}, "'world_landmarks' of entry 'img0'"),
+        ({"handedness": 5}, "entry 'img0': 'handedness'"),
+        ({"handedness": [[7, 0.9]]}, "entry 'img0': 'handedness'"),
+    ],
+)
+def test_ragged_or_string_mediapipe_json_fields_name_the_entry(seq, tmp_path, fields, match):
+    path = tmp_path / "mp.json"
+    path.write_text(json.dumps(_mediapipe_json(seq, **fields)))
+    with pytest.raises(FileFormatError, match=match):  # before: ValueError, TypeError, KeyError
+        load(path)
+
+
+def test_mediapipe_json_image_size_and_entries_are_checked(seq, tmp_path):
+    path = tmp_path / "mp.json"
+    path.write_text(json.dumps(_mediapipe_json(seq, image_size="big")))
+    with pytest.raises(FileFormatError, match="entry 'img0': 'image_size'"):  # before: ValueError
+        load_mediapipe(path, "image")
+    with pytest.raises(ShapeError, match="image_size"):
+        load_mediapipe(path.with_name("x.json"), "image", image_size=("a", 3))
+    path.write_text(json.dumps({"img0": [1, 2]}))
+    with pytest.raises(FileFormatError, match="entry 'img0' is list"):  # before: AttributeError
+        load_mediapipe(path)
+    # the labels MediaPipe writes in its several layouts are all read
+    for label in ("Left", ["Left"], [["Left", 0.9]], [{"category_name": "Left", "score": 0.9}]):
+        path.write_text(json.dumps(_mediapipe_json(seq, handedness=label)))
+        assert load_mediapipe(path, handedness="label").side.value == "right"  # un-mirrored: swapped
+
+
+@pytest.mark.parametrize(
+    "arrays, match",
+    [
+        ({"world_landmarks_m": np.full((2, 21, 3), "a")}, "'world_landmarks_m' .* not numeric"),
+        ({"handedness": np.array(["Left"] * 3)}, "'handedness' .* one label per frame"),
+        ({"fps": np.array("fast")}, "'fps'"),
+        ({"image_size": np.array(["a", "b"])}, "'image_size'"),
+    ],
+)
+def test_bad_mediapipe_npz_fields_name_the_field(seq, tmp_path, arrays, match):
+    path = tmp_path / "mp.npz"
+    base = {"world_landmarks_m": seq.to_units("m").joints[:2], "landmarks_norm": 0.5 + seq.to_units("m").joints[:2]}
+    np.savez(path, **(base | arrays))
+    with pytest.raises(FileFormatError, match=match):  # before: ValueError, or a ValueError from zip(strict=True)
+        load_mediapipe(path, "image" if "image_size" in arrays else "world")
+
+
+def test_sequence_from_ragged_or_text_values_is_a_shape_error():
+    with pytest.raises(ShapeError, match="joints must be an array of real numbers"):  # before: ValueError
+        HandSequence.from_array([[0.0, 0.0, 0.0]] * 20 + [[0.0]], units="mm")
+    with pytest.raises(ShapeError, match="joints must be an array of real numbers"):  # before: silently real part
+        HandSequence.from_array(np.ones((1, 21, 3), complex), units="ref")
+    with pytest.raises(ShapeError, match="fps must be a positive number"):  # before: ValueError
+        HandSequence.from_array(np.zeros((1, 21, 3)), units="mm", fps="fast")
+    with pytest.raises(ShapeError, match="times must be an array of real numbers"):
+        HandSequence.from_array(np.zeros((1, 21, 3)), units="mm", times=["soon"])
 
 
 def test_c3d_without_ezc3d_names_the_package(tmp_path, monkeypatch):

@@ -346,3 +346,44 @@ def test_compiled_loss_does_not_recompile_on_its_second_call(tight):
     with dynamo.config.patch(error_on_recompile=True):
         compiled(x)
     dynamo.reset()
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+
+
+@needs_torch
+def test_bmc_loss_takes_limits_and_torch_tensors_only():
+    limits = JointLimits.default()
+    with pytest.raises(handkin.errors.LimitsError, match="takes a JointLimits.*got ndarray"):  # before: AttributeError
+        BMCLoss(np.zeros((21, 3)))
+    loss = BMCLoss(limits)
+    hands = np.asarray(handkin.posed_hand(np.zeros((2, 15, 2))).joints)
+    with pytest.raises(handkin.errors.BackendError, match="torch module.*got numpy.*JointLimits.loss"):
+        loss(hands)  # before: AttributeError ('str' object has no attribute 'type')
+    with pytest.raises(handkin.errors.BackendError, match="got numpy"):
+        loss(handkin.posed_hand(np.zeros((2, 15, 2))))  # a numpy HandSkeleton
+    with pytest.raises(handkin.errors.BackendError, match="floating-point"):
+        loss(torch.zeros(2, 21, 3, dtype=torch.int64))
+    assert loss(torch.as_tensor(hands)).shape == ()
+
+
+@needs_torch
+def test_bmc_loss_on_meta_tensors():
+    loss = BMCLoss(JointLimits.default(), reduction="none")
+    meta = torch.zeros(4, 21, 3, device="meta")
+    with pytest.raises(handkin.errors.BackendError, match="joints are on meta but BMCLoss's limits are on cpu"):
+        loss(meta)  # before: RuntimeError (autocast does not know the meta device)
+    out = loss.to("meta")(meta)  # shape inference on meta works end to end
+    assert out.device.type == "meta" and out.shape == (4,)
+
+
+def test_checking_an_empty_batch_gives_an_empty_report():
+    limits = JointLimits.default(couplings=True)
+    for shape in [(0,), (2, 0)]:
+        report = limits.check(HandSkeleton(joints=np.zeros((*shape, 21, 3)), units="ref"))  # before: ValueError
+        assert report.batch_shape == shape and report.ok.shape == shape and report.n_violating == 0
+        assert report.joint_angles.shape == (*shape, 15) and report.couplings.shape == (*shape, 4)
+        assert report.violations() == [] and report.to_dict()["hands"] == 0
+        assert report.table() == "0 of 0 hand(s) outside the limits"
+    one = limits.check(handkin.posed_hand(np.zeros((15, 2))))
+    assert one.batch_shape == () and one.table().startswith("0 of 1 hand(s)")

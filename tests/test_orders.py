@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import as_backend, random_hands, shared_path
 
-from handkin import HandSkeleton, Joint, Side, get_order, orders
+from handkin import HandSkeleton, Joint, Side, flat_hand, get_order, orders, posed_hand
 from handkin.errors import OrderError, ShapeError
 
 ALL_ORDERS = orders.available_orders()
@@ -153,3 +153,58 @@ def test_rhd_json_agrees_with_converted_npz():
         # wrong order is not silently equal: reading RHD data as MP21 puts a tip where the thumb CMC is
         wrong = HandSkeleton(joints=ann["joint_cam"], order="mp21", units="mm")
         assert not np.allclose(wrong.joints, xyz)
+
+
+# ----------------------------------------------------------------------------- telling orders apart by bone lengths
+def _real_hands():
+    """Real hands (MP21) from the shared data: label sets and tracker outputs, 3D and 2D."""
+    sets = {
+        "stb": np.load(shared_path("stb_sequences", "stb_train_mp21_mm.npz"))["xyz_cam_mm"][::25],
+        "quest": np.load(shared_path("quest_handyjs_poses", "poses_mp21_mm.npz"))["xyz_mm"],
+        "mediapipe_world": np.load(shared_path("mediapipe_video_sequence", "sequence_mp21_mm.npz"))[
+            "xyz_wrist_frame_mm"
+        ][::3],
+    }
+    for name in ("interhand26m_excerpt", "rhd_excerpt"):
+        ref = np.load(shared_path(name, "excerpt_mp21_mm.npz"))
+        sets[f"{name}_3d"] = ref["xyz_cam_mm"]
+    tracked = np.load(shared_path("mediapipe_video_sequence", "mediapipe0.10.21_on_human_hand_video.npz"))
+    sets["mediapipe_2d"] = (tracked["landmarks_norm"][::3, :, :2] * tracked["image_size"]).astype(np.float64)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in sets.items()}
+
+
+def test_order_misfit_is_zero_for_the_template_and_pose_and_scale_free():
+    hand = np.asarray(posed_hand({"index_pip": (1.2, 0.0), "thumb_mcp": (0.5, 0.2)}).joints)
+    assert orders.order_misfit(np.asarray(flat_hand().joints)) < 1e-12
+    assert orders.order_misfit(hand) < 1e-9 and orders.order_misfit(hand * 0.01) < 1e-9  # posed, in metres
+    assert orders.order_misfit(hand, "rhd") > 0.2  # the same hand read in a wrong order
+    assert orders.order_misfit(np.zeros((21, 3))) == np.inf
+
+
+@pytest.mark.shared_data
+def test_guess_order_recognises_every_registered_order_on_real_hands():
+    for name, hands in _real_hands().items():
+        for true in ALL_ORDERS:
+            data = orders.convert(hands, "mp21", true)
+            assert orders.guess_order(data) == true, (name, true)
+            for declared in ALL_ORDERS:  # a wrong declaration is overturned, the right one kept
+                assert orders.guess_order(data, declared) == true, (name, true, declared)
+
+
+@pytest.mark.shared_data
+def test_guess_order_per_hand_on_real_3d_hands():
+    for name, hands in _real_hands().items():
+        if hands.shape[-1] != 3:
+            continue
+        for true in ALL_ORDERS:
+            data = orders.convert(hands, "mp21", true)
+            fits = np.stack([orders.order_misfit(data, o) for o in ALL_ORDERS], axis=-1)
+            assert (np.asarray(ALL_ORDERS)[fits.argmin(-1)] == true).all(), (name, true)  # each single hand
+
+
+def test_guess_order_on_noisy_hands_and_its_errors():
+    hands = random_hands(3, (40,), noise_mm=4.0)
+    for true in ALL_ORDERS:
+        assert orders.guess_order(orders.convert(hands, "mp21", true), "mp21") == true
+    with pytest.raises(ShapeError):
+        orders.guess_order(hands[0])

@@ -234,7 +234,9 @@ def test_freihand_missing_image_and_metres_as_mm(tmp_path):
     with pytest.raises(DatasetError, match=f"image not found: .*{TRAINING_SIZE:08d}.jpg"):
         read_freihand(tmp_path)  # only the gs version was written
     (tmp_path / "training_xyz.json").write_text(json.dumps(joints.tolist()))  # millimetres where metres belong
-    with pytest.raises(DatasetError, match="training_xyz.json: sample '0' has a wrist→middle_mcp bone"):
+    with pytest.raises(
+        DatasetError, match=r"training_xyz.json: sample '0' \(and 1 more of the 2 samples\) has a wrist→middle_mcp bone"
+    ):
         read_freihand(tmp_path, versions="gs")
 
 

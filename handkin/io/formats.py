@@ -35,6 +35,7 @@ from ..anatomy import NUM_JOINTS, Joint
 from ..errors import FileFormatError, HandkinError
 from ..files import atomic_write
 from ..units import units as parse_units
+from . import _read
 from .sequence import HandSequence
 
 JSON_FORMAT = "handkin.sequence"
@@ -53,12 +54,6 @@ def _suffix(path: Path) -> str:
     if suffix not in FORMATS:
         raise FileFormatError(f"cannot tell the format of {path}: use one of {', '.join(FORMATS)}.")
     return suffix
-
-
-def _meta(value: Any) -> Any:
-    """A 0-d numpy array (as stored in an NPZ) as a Python scalar."""
-    arr = np.asarray(value)
-    return arr.item() if arr.ndim == 0 else arr
 
 
 def load(
@@ -150,18 +145,15 @@ def _joints_array(arr: np.ndarray, path: Path, what: str) -> np.ndarray:
         arr = arr[None]
     if arr.ndim != 3 or arr.shape[1:] != (NUM_JOINTS, 3):
         raise FileFormatError(f"{what} in {path} has shape {arr.shape}; a hand sequence needs (T, 21, 3).")
-    if not np.issubdtype(arr.dtype, np.number):
-        raise FileFormatError(f"{what} in {path} is not numeric (dtype {arr.dtype}).")
+    if arr.dtype.kind not in "biuf":  # complex would lose its imaginary part silently
+        raise FileFormatError(f"{what} in {path} is not real numbers (dtype {arr.dtype}).")
     return arr.astype(np.float64)
 
 
 def read_npy(path: str | os.PathLike, *, units: Any, fps: float | None = None, side: Any = None, order: Any = None):
     """A bare ``(T, 21, 3)`` array; ``units`` must be given."""
     path = Path(path)
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"cannot read {path} as an NPY array: {exc}") from exc
+    arr = _read.read_npy(path)
     return _build(_joints_array(arr, path, "the array"), path, units, fps, side or "right", order or "mp21")
 
 
@@ -177,10 +169,7 @@ def read_npz(
     """An NPZ: the array ``key``, else ``joints``, else its only ``(T, 21, 3)`` array; ``fps``, ``units``,
     ``side``, ``order``, ``times`` from the archive when present, units also from a name suffix (``_mm``)."""
     path = Path(path)
-    try:
-        data = dict(np.load(path, allow_pickle=False))
-    except (OSError, ValueError) as exc:
-        raise FileFormatError(f"cannot read {path} as an NPZ archive: {exc}") from exc
+    data = _read.read_npz(path)
     if key is None:
         if "joints" in data:
             key = "joints"
@@ -196,20 +185,21 @@ def read_npz(
         raise FileFormatError(f"{path} has no array {key!r}; it holds {', '.join(data)}.")
     arr = _joints_array(data[key], path, f"array {key!r}")
     if units is None:
-        units = _meta(data["units"]) if "units" in data else None
+        units = _read.text(data.get("units"), path, "'units'")
     if units is None:
         units = next((u for s, u in _KEY_UNITS.items() if key.endswith(s)), None)
     if units is None:
         raise FileFormatError(
             f"{path} does not say its length unit (no 'units' entry, no unit suffix on {key!r}): pass units=."
         )
-    if fps is None and "fps" in data:
-        value = float(_meta(data["fps"]))
-        fps = value if np.isfinite(value) else None
-    side = side or (str(_meta(data["side"])) if "side" in data else "right")
+    if fps is None:
+        fps = _read.fps(data.get("fps"), path)
+    side = side or _read.text(data.get("side"), path, "'side'") or "right"
     if order is None:
-        order = str(_meta(data["order"])) if "order" in data else "mp21"
+        order = _read.text(data.get("order"), path, "'order'") or "mp21"
     times = data.get("times")
+    if times is not None:
+        times = _read.numbers(times, path, "'times'")
     return _build(arr, path, units, fps, side, order, times=times)
 
 
@@ -232,31 +222,28 @@ def read_json(
 ) -> HandSequence:
     """A JSON sequence as written by :func:`save` (``null`` = missing)."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileFormatError(f"cannot read {path} as JSON: {exc}") from exc
+    data = _read.read_json(path)
     if not isinstance(data, Mapping) or "joints" not in data:
         raise FileFormatError(
             f"{path} is not a handkin sequence: expected a JSON object with 'joints' (and 'units', 'fps', 'side')."
         )
-    if data.get("format", JSON_FORMAT) != JSON_FORMAT or data.get("version", JSON_VERSION) != JSON_VERSION:
+    version = data.get("version", JSON_VERSION)
+    if data.get("format", JSON_FORMAT) != JSON_FORMAT or isinstance(version, bool) or version != JSON_VERSION:
         raise FileFormatError(
             f"{path} has format {data.get('format')!r} version {data.get('version')!r}; "
             f"this handkin reads {JSON_FORMAT!r} version {JSON_VERSION}."
         )
-    try:
-        arr = np.array(data["joints"], dtype=np.float64)  # None → nan
-    except (TypeError, ValueError) as exc:
-        raise FileFormatError(f"'joints' in {path} is not a (T, 21, 3) array of numbers: {exc}") from exc
-    arr = _joints_array(arr, path, "'joints'")
-    units = units if units is not None else data.get("units")
+    arr = _joints_array(_read.numbers(data["joints"], path, "'joints'"), path, "'joints'")  # None → nan
+    units = units if units is not None else _read.text(data.get("units"), path, "'units'")
     if units is None:
         raise FileFormatError(f"{path} does not say its length unit ('units'): pass units=.")
-    fps = fps if fps is not None else data.get("fps")
-    return _build(
-        arr, path, units, fps, side or data.get("side", "right"), order or data.get("order", "mp21"), data.get("times")
-    )
+    fps = fps if fps is not None else _read.fps(data.get("fps"), path)
+    side = side or _read.text(data.get("side"), path, "'side'") or "right"
+    order = order or _read.text(data.get("order"), path, "'order'") or "mp21"
+    times = data.get("times")
+    if times is not None:
+        times = _read.numbers(times, path, "'times'")
+    return _build(arr, path, units, fps, side, order, times)
 
 
 # ---------------------------------------------------------------------------------------------- CSV
@@ -354,8 +341,8 @@ def read_csv(path: str | os.PathLike, *, units: Any = None, fps: float | None = 
     units = units if units is not None else meta.get("units")
     if units is None:
         raise FileFormatError(f"{path} does not say its length unit (no '# units: mm' line): pass units=.")
-    if fps is None and meta.get("fps"):
-        fps = float(meta["fps"])
+    if fps is None:
+        fps = _read.fps(meta.get("fps"), path, "'# fps:'")
     return _build(arr, path, parse_units(units), fps, side or meta.get("side", "right"), "mp21", times=times)
 
 

@@ -33,17 +33,17 @@ Readers:
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from ..anatomy import NUM_JOINTS
-from ..errors import FileFormatError
+from ..errors import FileFormatError, HandkinError, ShapeError
+from . import _read
 from .sequence import HandSequence
 
 Kind = Literal["world", "image"]
@@ -92,9 +92,21 @@ def _label(handedness: Any) -> tuple[str, float]:
     return str(name), float(getattr(first, "score", float("nan")))
 
 
+def _image_size(value: Any, where: str = "image_size", error: type[HandkinError] = ShapeError) -> tuple[float, float]:
+    """``(W, H)`` as two positive finite numbers, else ``error`` naming ``where``."""
+    try:
+        size = np.asarray(value)
+        size = size.astype(np.float64) if size.dtype.kind in "biuf" else np.empty(0)
+    except (TypeError, ValueError, OverflowError):  # ragged
+        size = np.empty(0)
+    if size.shape != (2,) or not np.all(np.isfinite(size)) or np.any(size <= 0):
+        raise error(f"{where} must be the image's (width, height) in pixels, two positive numbers; got {value!r}.")
+    return float(size[0]), float(size[1])
+
+
 def image_to_pixels(landmarks: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
     """Normalised image landmarks ``(..., 21, 3)`` → pixels: (x·W, y·H, z·W); ``image_size`` = (W, H)."""
-    w, h = (float(v) for v in image_size)
+    w, h = _image_size(image_size)
     return np.asarray(landmarks, dtype=np.float64) * np.array([w, h, w])
 
 
@@ -104,6 +116,8 @@ def hands_from_result(
     """Every hand of one MediaPipe result (Tasks ``HandLandmarkerResult`` or legacy ``solutions.hands``)."""
     if kind not in ("world", "image"):
         raise ValueError(f"kind must be 'world' or 'image', got {kind!r}.")
+    if image_size is not None:
+        image_size = _image_size(image_size)
     if hasattr(result, "hand_landmarks") or hasattr(result, "hand_world_landmarks"):  # Tasks API
         lists = result.hand_world_landmarks if kind == "world" else result.hand_landmarks
         handedness = list(getattr(result, "handedness", None) or [])
@@ -243,19 +257,36 @@ def is_mediapipe_file(path: str | os.PathLike) -> bool:
     path = Path(path)
     try:
         if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                return "world_landmarks_m" in data.files or "landmarks_norm" in data.files
+            data = _read.read_npz(path)
+            return "world_landmarks_m" in data or "landmarks_norm" in data
         if path.suffix.lower() == ".json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = _read.read_json(path)
             return (
                 isinstance(data, dict)
                 and "joints" not in data
                 and bool(data)
                 and all(isinstance(v, dict) and ("landmarks" in v or "landmarks_norm" in v) for v in data.values())
             )
-    except (OSError, ValueError):
+    except FileFormatError:  # unreadable: the format's own reader says why
         return False
     return False
+
+
+def _entry_label(value: Any, where: str) -> str:
+    """MediaPipe's label from a dump's ``handedness`` field: ``"Right"``, ``["Right"]``, ``[["Right", 0.98]]`` or
+    ``[{"category_name": "Right", …}]`` (the first hand's); ``""`` when absent."""
+    first = value
+    while isinstance(first, (list, tuple)):
+        first = first[0] if first else None
+    if isinstance(first, Mapping):
+        first = first.get("category_name") or first.get("label")
+    if first is None:
+        return ""
+    if not isinstance(first, str):
+        raise FileFormatError(
+            f'{where}: \'handedness\' is {value!r}; expected MediaPipe\'s label, e.g. [["Right", 0.98]] or ["Right"].'
+        )
+    return first
 
 
 def load_mediapipe(
@@ -274,49 +305,58 @@ def load_mediapipe(
     if kind not in ("world", "image"):
         raise ValueError(f"kind must be 'world' or 'image', got {kind!r}.")
     source = str(path)
+    if image_size is not None:
+        image_size = _image_size(image_size)
     if path.suffix.lower() == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            key = "world_landmarks_m" if kind == "world" else "landmarks_norm"
-            if key not in data.files:
-                raise FileFormatError(f"{path} has no {key!r} array (it holds {', '.join(data.files)}).")
-            joints = np.asarray(data[key], dtype=np.float64)
-            labels = [str(s) for s in data["handedness"]] if "handedness" in data.files else [""] * len(joints)
-            if image_size is None and "image_size" in data.files:
-                image_size = tuple(int(v) for v in data["image_size"])
-            if fps is None and "fps" in data.files:
-                fps = float(data["fps"])
+        data = _read.read_npz(path)
+        key = "world_landmarks_m" if kind == "world" else "landmarks_norm"
+        if key not in data:
+            raise FileFormatError(f"{path} has no {key!r} array (it holds {', '.join(data)}).")
+        joints = _read.numbers(data[key], path, repr(key))
         if joints.ndim != 3 or joints.shape[1:] != (NUM_JOINTS, 3):
             raise FileFormatError(f"{key!r} in {path} has shape {joints.shape}; expected (T, 21, 3).")
+        labels = [""] * len(joints)
+        if "handedness" in data:
+            raw = data["handedness"]
+            if raw.shape != (len(joints),):
+                raise FileFormatError(
+                    f"'handedness' in {path} has shape {raw.shape}; expected one label per frame ({len(joints)},)."
+                )
+            labels = [v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in raw.tolist()]
+        if image_size is None and "image_size" in data:
+            image_size = _image_size(data["image_size"], f"'image_size' in {path}", FileFormatError)
+        if fps is None:
+            fps = _read.fps(data.get("fps"), path)
         if kind == "image" and image_size is not None:
             joints = image_to_pixels(joints, image_size)
         sides = [actual_side(lab, mirrored) for lab in labels]
         return _to_sequence(joints, sides, kind, fps, source, pixels=image_size is not None, handedness=handedness)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FileFormatError(f"cannot read {path} as JSON: {exc}") from exc
+    data = _read.read_json(path)
     if not isinstance(data, dict) or not data:
         raise FileFormatError(f"{path} is not a MediaPipe dump (a JSON object of named results).")
     names = list(data)
     joints = np.full((len(names), NUM_JOINTS, 3), np.nan)
     sides, absent = [], []
     pixels = True
+    keys = ("world_landmarks_m", "world_landmarks") if kind == "world" else ("landmarks_norm", "landmarks")
     for t, name in enumerate(names):
         entry = data[name]
-        key = ("world_landmarks_m", "world_landmarks") if kind == "world" else ("landmarks_norm", "landmarks")
-        raw = next((entry[k] for k in key if entry.get(k) is not None), None)
-        arr = np.asarray(raw if raw is not None else [], dtype=np.float64)
+        where = f"{path}, entry {name!r}"
+        if not isinstance(entry, dict):
+            raise FileFormatError(f"{where} is {type(entry).__name__}, not an object with {keys[0]!r} / {keys[1]!r}.")
+        key = next((k for k in keys if entry.get(k) is not None), None)
+        arr = np.empty((0, 3)) if key is None else _read.numbers(entry[key], path, f"{key!r} of entry {name!r}")
         if arr.ndim == 3:  # several hands per image: the first
             arr = arr[0] if len(arr) else np.empty((0, 3))
-        labels = entry.get("handedness") or []
-        first = labels[0] if labels else ""
-        label = first[0] if isinstance(first, (list, tuple)) else first
+        label = _entry_label(entry.get("handedness"), where)
         if arr.shape != (NUM_JOINTS, 3):
             absent.append(name)
             sides.append("unknown")
             continue
         if kind == "image":
-            size = entry.get("image_size") or image_size
+            size = image_size
+            if entry.get("image_size") is not None:
+                size = _image_size(entry["image_size"], f"{where}: 'image_size'", FileFormatError)
             if size is None:
                 pixels = False
             else:

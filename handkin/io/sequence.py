@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import anatomy
 from ..anatomy import NUM_JOINTS, Joint, Side
-from ..backend import to_numpy
+from ..backend import is_torch, to_numpy
 from ..errors import FileFormatError, ShapeError, UnitsError
 from ..orders import MP21, get_order
 from ..skeleton import HandSkeleton
@@ -42,8 +42,8 @@ class HandSequence:
     notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        j = np.asarray(to_numpy(self.joints), dtype=np.float64)
         where = f" ({self.source})" if self.source else ""
+        j = _float_array(self.joints, "joints", where)
         if j.ndim == 2 and j.shape == (NUM_JOINTS, 3):
             j = j[None]
         if j.ndim != 3 or j.shape[1:] != (NUM_JOINTS, 3):
@@ -53,15 +53,18 @@ class HandSequence:
         object.__setattr__(self, "units", parse_units(self.units))
         object.__setattr__(self, "side", anatomy.side(self.side))
         if self.fps is not None:
-            fps = float(self.fps)
-            if not np.isfinite(fps) or fps <= 0:
+            try:
+                fps = float(self.fps)
+            except (TypeError, ValueError):
+                fps = float("nan")
+            if isinstance(self.fps, bool) or not np.isfinite(fps) or fps <= 0:
                 raise ShapeError(f"fps must be a positive number, got {self.fps!r}{where}.")
             object.__setattr__(self, "fps", fps)
         if self.times is None:
             t = np.arange(len(j), dtype=np.float64)
             times = t / self.fps if self.fps else t
         else:
-            times = np.asarray(self.times, dtype=np.float64).reshape(-1)
+            times = _float_array(self.times, "times", where).reshape(-1)
             if times.shape != (len(j),):
                 raise ShapeError(f"times must hold one value per frame ({len(j)}), got shape {times.shape}{where}.")
             if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
@@ -89,7 +92,7 @@ class HandSequence:
             raise UnitsError(
                 f"say which unit the joints are in{' (' + source + ')' if source else ''}: units='m', 'cm', 'mm' or 'ref'."
             )
-        arr = np.asarray(to_numpy(joints), dtype=np.float64)
+        arr = _float_array(joints, "joints", f" ({source})" if source else "")
         if arr.ndim >= 2 and arr.shape[-2] == 2 * NUM_JOINTS:
             raise ShapeError(
                 f"joints have shape {arr.shape}: 42 joints are two hands{' (' + source + ')' if source else ''}. "
@@ -112,7 +115,8 @@ class HandSequence:
         ok = self.valid
         if not ok.any():
             return
-        ref = np.linalg.norm(self.joints[ok, Joint.middle_mcp] - self.joints[ok, Joint.wrist], axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):  # absurd values (1e300) give inf: a UnitsError below
+            ref = np.linalg.norm(self.joints[ok, Joint.middle_mcp] - self.joints[ok, Joint.wrist], axis=-1)
         ref = ref[ref > 0]
         if ref.size == 0:
             return
@@ -227,6 +231,19 @@ class HandSequence:
         )
 
     __str__ = __repr__
+
+
+def _float_array(value: Any, what: str, where: str) -> np.ndarray:
+    """``value`` (numpy, torch, nested lists) as float64; ragged or non-numeric is a :class:`ShapeError`."""
+    if is_torch(value):
+        value = to_numpy(value)  # a meta tensor: BackendError
+    try:
+        arr = np.asarray(value)
+        if arr.dtype.kind == "c":  # the imaginary part would be dropped silently
+            raise TypeError(f"complex dtype {arr.dtype}")
+        return np.asarray(arr, dtype=np.float64)  # None → NaN
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ShapeError(f"{what} must be an array of real numbers{where}: {exc}") from None
 
 
 __all__ = ["HandSequence"]

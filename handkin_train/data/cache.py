@@ -40,6 +40,7 @@ from .prepare import (
     LABELS,
     MANIFEST,
     cache_name,
+    check_arrays,
     crop_records,
     load_arrays,
     margin_for,
@@ -81,6 +82,7 @@ class PreparedHands(Dataset):
             arrays = load_arrays(self.path, manifest)
         self.manifest = manifest
         self._arrays = {k: v for k, v in arrays.items() if k != "manifest"}
+        check_arrays(self._arrays, manifest, self.path)
         n = int(manifest["count"])
         self.prepared_size = int(manifest["image_size"])
         self.stored_size = int(manifest["stored_size"])

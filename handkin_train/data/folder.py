@@ -24,7 +24,10 @@
 unlabelled. Pixel centres are at integer coordinates (pixel ``[row, col]`` is at ``(u, v) = (col, row)``).
 
 Where a sample has both uv and xyz they must agree: the 2D joints within ``max_reprojection_px`` of the 3D
-joints projected with K — a wrong frame, unit or order shows up here instead of in training.
+joints projected with K — a wrong frame, unit or K shows up here instead of in training. The declared ``order``
+is checked by the bone lengths it implies (:func:`handkin.orders.guess_order`, on the 3D joints, or on whole 2D
+hands when there are no 3D ones and at least four 2D ones): joints in another order (uv and xyz permuted alike,
+so they still agree) are an error naming the order they fit.
 """
 
 from __future__ import annotations
@@ -42,12 +45,13 @@ from handkin.units import scale_factor
 
 from ..errors import DatasetError
 from .files import check_images_exist, load_json
-from .records import HandRecords, build_records
+from .records import HandRecords, _check_order, build_records
 from .registry import ReaderOptions, register_reader
 
 FORMAT = "handkin-hands"
 VERSION = 1
 FILE_NAMES = ("hands.json", "hands.npz")
+ORDER_FIX = "Set 'order' to {best!r} in the file (the order of uv / visible / xyz), or fix the joints' order."
 
 
 def _find(path: Path) -> Path:
@@ -82,13 +86,16 @@ def read_folder(
     except HandkinError as exc:
         raise DatasetError(f"{file}: {exc}") from None
     K = _float(arrays["K"], file, "K")
+    xyz = None if arrays.get("xyz") is None else _float(arrays["xyz"], file, "xyz", (n, 21, 3))
+    uv_raw = None if arrays.get("uv") is None else _float(arrays["uv"], file, "uv", (n, 21, 2))
+    _check_declared_order(xyz, uv_raw, order.name, file)
     if K.shape == (3, 3):
         K = np.broadcast_to(K, (n, 3, 3)).copy()
     joints = has_3d = None
-    if arrays.get("xyz") is not None:
-        xyz = _float(arrays["xyz"], file, "xyz", (n, 21, 3))
-        has_3d = np.isfinite(xyz).all(axis=(1, 2))
-        partial = ~has_3d & np.isfinite(xyz).any(axis=(1, 2))
+    if xyz is not None:
+        missing = np.isnan(xyz)  # NaN: no label; an infinite value is an error (build_records names it)
+        has_3d = ~missing.all(axis=(1, 2))
+        partial = has_3d & missing.any(axis=(1, 2))
         if partial.any():
             raise DatasetError(
                 f"{file}: sample {int(np.flatnonzero(partial)[0])} has some NaN 3D joints: a 3D label is all 21 "
@@ -96,9 +103,8 @@ def read_folder(
             )
         joints = convert(np.where(has_3d[:, None, None], xyz, 0.0), order, "mp21") * factor
     uv = has_2d = visible = None
-    if arrays.get("uv") is not None:
-        uv_raw = _float(arrays["uv"], file, "uv", (n, 21, 2))
-        labelled = np.isfinite(uv_raw).all(axis=-1)
+    if uv_raw is not None:
+        labelled = ~np.isnan(uv_raw).any(axis=-1)
         if arrays.get("visible") is not None:
             labelled &= _float(arrays["visible"], file, "visible", (n, 21)) > 0
         has_2d = labelled.any(axis=1)
@@ -138,6 +144,19 @@ def read_folder(
         bbox=None if bbox is None else _float(bbox, file, "bbox", (n, 4)),
         max_reprojection_px=max_reprojection_px,
     )
+
+
+def _check_declared_order(xyz: np.ndarray | None, uv: np.ndarray | None, order: str, file: Path) -> None:
+    """The file's joints ``xyz (N, 21, 3)`` / ``uv (N, 21, 2)`` (its own order and unit, NaN where unlabelled)
+    have the bone lengths of the declared ``order``: the whole 3D hands, or the whole 2D hands when there are no
+    3D ones (uv and xyz are in the same order, so one of them tells). Run before the other checks: a wrong order
+    also makes bones too long, and this names the cause."""
+    for points in (xyz, uv):
+        if points is not None:
+            whole = np.isfinite(points).all(axis=(1, 2))
+            if whole.any():
+                _check_order(points, whole, order, str(file), None, ORDER_FIX)
+                return
 
 
 def _float(value: Any, file: Path, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -182,7 +201,13 @@ def _read_json(file: Path) -> dict[str, Any]:
     data = load_json(file)
     if not isinstance(data, dict) or not isinstance(data.get("samples"), list):
         raise DatasetError(f"{file}: expected an object with a 'samples' list (format {FORMAT!r}).")
-    if data.get("format", FORMAT) != FORMAT or int(data.get("version", VERSION)) > VERSION:
+    version = data.get("version", VERSION)
+    whole = isinstance(version, int) or (isinstance(version, float) and version.is_integer())
+    if isinstance(version, bool) or not whole:
+        raise DatasetError(
+            f"{file}: 'version' must be a whole number (this reads version <= {VERSION}), got {version!r}."
+        )
+    if data.get("format", FORMAT) != FORMAT or version > VERSION:
         raise DatasetError(
             f"{file}: format {data.get('format')!r} version {data.get('version')!r}; this reads {FORMAT!r} "
             f"version <= {VERSION}."

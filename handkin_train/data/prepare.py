@@ -37,7 +37,7 @@ from handkin.progress import progress as progress_bar
 
 from ..errors import DatasetError
 from .crops import crop_geometry, hand_box, warp_image
-from .records import HandRecords, concat
+from .records import HandRecords, _check_3d, _check_finite, _check_intrinsics, _check_order, concat
 from .registry import read_dataset
 
 FORMAT = "handkin-prepared"
@@ -319,6 +319,51 @@ def load_arrays(folder: Path, manifest: dict[str, Any]) -> dict[str, np.ndarray]
     return arrays
 
 
+#: Float label arrays of a cache that must be finite in every row (rows without a label hold zeros).
+FINITE_LABELS = {
+    "K": "intrinsics K",
+    "T": "crop transforms T",
+    "uv": "2D joints (uv)",
+    "joints": "3D joints",
+    "mean_rgb": "mean colours",
+}
+
+
+def check_arrays(arrays: dict[str, np.ndarray], manifest: dict[str, Any], folder: Path | None = None) -> None:
+    """Check a cache's arrays (from ``folder``, or in memory) as it is opened, vectorised over all rows: as many
+    rows as the manifest's ``count``; finite labels in every row; valid intrinsics ``K`` (finite, positive focal
+    lengths, last row 0 0 1, hence invertible); 3D labels in front of the camera, hand-sized and in MP21 order by
+    their bone lengths. A :class:`DatasetError` names the file, the first bad sample (row) and how many are bad."""
+
+    def where(name: str) -> str:
+        return str(folder / f"{name}.npy") if folder is not None else f"the prepared arrays ({name})"
+
+    source = str(folder / MANIFEST) if folder is not None else "the prepared arrays' manifest"
+    count = manifest.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise DatasetError(f"{source}: 'count' must be the number of hands, a whole number >= 0; got {count!r}.")
+    missing = {"images", *LABELS} - set(arrays)
+    if missing:
+        raise DatasetError(f"{source}: the cache lacks {', '.join(sorted(missing))}.")
+    for name in ("images", *LABELS):
+        rows = len(arrays[name]) if np.ndim(arrays[name]) else 0
+        if rows != count:
+            raise DatasetError(
+                f"{source}: 'count' is {count} but {name}.npy holds {rows} rows (an interrupted or mixed copy?): "
+                "prepare the cache again."
+            )
+    again = " (a prepared cache holds zeros where a label is missing): prepare the cache again"
+    floats = {name: np.asarray(arrays[name], dtype=np.float64) for name in FINITE_LABELS}
+    for name, value in floats.items():
+        _check_finite(value, None, where(name), None, FINITE_LABELS[name], again)
+    _check_intrinsics(floats["K"], where("K"), None)
+    has_3d = np.asarray(arrays["has_3d"], dtype=bool)
+    _check_3d(floats["joints"], has_3d, where("joints"), None)
+    _check_order(
+        floats["joints"], has_3d, "mp21", where("joints"), None, "A cache holds MP21 joints: prepare it again."
+    )
+
+
 # ------------------------------------------------------------------------------------------- from a config
 def cache_name(kind: str, options: dict[str, Any], image_size: int, pad: float, context: float) -> str:
     """A folder name for a dataset's prepared cache: readable prefix + a hash of everything that shapes it."""
@@ -372,6 +417,7 @@ __all__ = [
     "LABELS",
     "MANIFEST",
     "cache_name",
+    "check_arrays",
     "crop_records",
     "load_arrays",
     "margin_for",

@@ -14,7 +14,7 @@ joints in front of the camera, hand-sized, 2D agreeing with 3D) and raises a
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 from handkin import camera
 from handkin.errors import CameraError
 from handkin.handsize import DATASET_REFERENCE_MM
+from handkin.orders import ORDER_MARGIN, _guess_order, get_order
 from handkin.skeleton import HandSkeleton
 
 from ..errors import DatasetError
@@ -31,6 +32,8 @@ NUM_JOINTS = 21
 
 #: Plausible wrist→middle_mcp lengths of real hands, mm (catches metres read as millimetres and vice versa).
 REFERENCE_RANGE_MM = DATASET_REFERENCE_MM
+#: 2D joints (foreshortened bones) tell joint orders apart only over several hands: fewer are not checked.
+MIN_HANDS_2D = 4
 
 
 @dataclass
@@ -203,33 +206,17 @@ def build_records(
     """
     src = str(source)
     n = len(image)
-    K = _as_float(K, (n, 3, 3), "K", src)
+    K = _as_float(K, (n, 3, 3), "K", src, key=key)
     if has_3d is None:
         has_3d = np.full(n, joints_mm is not None)
     has_3d = np.asarray(has_3d, dtype=bool).reshape(n).copy()
     if joints_mm is None:
         joints = np.zeros((n, NUM_JOINTS, 3))
     else:
-        joints = _as_float(joints_mm, (n, NUM_JOINTS, 3), "3D joints", src, finite_rows=has_3d)
+        joints = _as_float(joints_mm, (n, NUM_JOINTS, 3), "3D joints", src, finite_rows=has_3d, key=key)
         joints = np.where(has_3d[:, None, None], joints, 0.0)
     _check_intrinsics(K, src, key)
-    if has_3d.any():
-        behind = has_3d & (joints[..., 2] <= 0).any(axis=-1)
-        if behind.any():
-            i = int(np.flatnonzero(behind)[0])
-            raise DatasetError(
-                f"{src}: sample {_sample(key, i)} has 3D joints at or behind the camera (Z <= 0): the frame is not "
-                "OpenCV's (x right, y down, z forward)."
-            )
-        ref = np.linalg.norm(joints[has_3d, 9] - joints[has_3d, 0], axis=-1)
-        lo, hi = REFERENCE_RANGE_MM
-        bad = np.flatnonzero((ref < lo) | (ref > hi))
-        if bad.size:
-            i = int(np.flatnonzero(has_3d)[bad[0]])
-            raise DatasetError(
-                f"{src}: sample {_sample(key, i)} has a wrist→middle_mcp bone of {ref[bad[0]]:.4g} mm, outside "
-                f"{lo:g}–{hi:g} mm for a hand: are the 3D joints in the stated unit and joint order?"
-            )
+    _check_3d(joints, has_3d, src, key)
     if uv is None:
         uv_arr = np.zeros((n, NUM_JOINTS, 2))
         if has_3d.any():
@@ -240,7 +227,7 @@ def build_records(
         if has_2d is None:
             has_2d = np.ones(n, dtype=bool)
         has_2d = np.asarray(has_2d, dtype=bool).reshape(n)
-        uv_arr = _as_float(uv, (n, NUM_JOINTS, 2), "2D joints", src, finite_rows=has_2d)
+        uv_arr = _as_float(uv, (n, NUM_JOINTS, 2), "2D joints", src, finite_rows=has_2d, key=key)
     has_2d = np.asarray(has_2d, dtype=bool).reshape(n).copy()
     if uv_visible is None:
         vis = np.repeat(has_2d[:, None], NUM_JOINTS, axis=1)
@@ -253,25 +240,24 @@ def build_records(
         both = has_2d & has_3d
         if both.any():
             proj = np.asarray(camera.project(joints[both], K[both]))
-            err = np.where(vis[both], np.linalg.norm(proj - uv_arr[both], axis=-1), 0.0).max(axis=-1)
-            bad = np.flatnonzero(err > max_reprojection_px)
-            if bad.size:
-                i = int(np.flatnonzero(both)[bad[0]])
-                raise DatasetError(
-                    f"{src}: sample {_sample(key, i)}: its 2D joints lie {err[bad[0]]:.1f} px from its 3D joints "
-                    f"projected with K (more than {max_reprojection_px:g} px): check the 3D frame (OpenCV: y down, "
-                    "z forward), the unit, the joint order and K."
-                )
+            err = np.zeros(n)
+            err[both] = np.where(vis[both], np.linalg.norm(proj - uv_arr[both], axis=-1), 0.0).max(axis=-1)
+            _reject(
+                err > max_reprojection_px,
+                src,
+                key,
+                lambda i: (
+                    f": its 2D joints lie {err[i]:.1f} px from its 3D joints projected with K (more than "
+                    f"{max_reprojection_px:g} px): check the 3D frame (OpenCV: y down, z forward), the unit, the joint "
+                    "order and K."
+                ),
+            )
     box = bbox_from_uv(uv_arr, vis)
     if bbox is not None:
-        given = _as_float(bbox, (n, 4), "box", src, finite_rows=~has_2d)
+        given = _as_float(bbox, (n, 4), "box", src, finite_rows=~has_2d, key=key)
         box = np.where(has_2d[:, None], box, given)
     degenerate = (box[:, 2] - box[:, 0] <= 0) & (box[:, 3] - box[:, 1] <= 0)
-    if degenerate.any():
-        i = int(np.flatnonzero(degenerate)[0])
-        raise DatasetError(
-            f"{src}: sample {_sample(key, i)} has no hand box (fewer than two distinct labelled 2D joints and no box)."
-        )
+    _reject(degenerate, src, key, " has no hand box (fewer than two distinct labelled 2D joints and no box).")
     keys = np.asarray([str(k) for k in (key if key is not None else range(n))], dtype=str).reshape(n)
     return HandRecords(
         name=name,
@@ -294,31 +280,112 @@ def _sample(key: Sequence[str] | None, i: int) -> str:
     return repr(str(key[i])) if key is not None else str(i)
 
 
-def _as_float(value: Any, shape: tuple[int, ...], what: str, src: str, finite_rows: np.ndarray | None = None):
+def _reject(bad: np.ndarray, src: str, key: Sequence[str] | None, problem: str | Callable[[int], str]) -> None:
+    """Raise a :class:`DatasetError` naming ``src``, the first of the ``bad (N,)`` samples and how many there are
+    (nothing when none is bad); ``problem`` follows the sample's name (a function of its index, or text)."""
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad)
+    i = int(rows[0])
+    more = f" (and {rows.size - 1} more of the {bad.size} samples)" if rows.size > 1 else ""
+    text = problem(i) if callable(problem) else problem
+    raise DatasetError(f"{src}: sample {_sample(key, i)}{more}{text}")
+
+
+def _as_float(
+    value: Any,
+    shape: tuple[int, ...],
+    what: str,
+    src: str,
+    finite_rows: np.ndarray | None = None,
+    key: Sequence[str] | None = None,
+):
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DatasetError(f"{src}: {what} are not numbers of shape {shape[1:]} per sample ({exc}).") from None
     if arr.shape != shape:
         raise DatasetError(f"{src}: {what} have shape {arr.shape}, expected {shape} (one {shape[1:]} per sample).")
-    rows = np.ones(shape[0], bool) if finite_rows is None else finite_rows
-    bad = rows & ~np.isfinite(arr.reshape(shape[0], -1)).all(axis=1)
-    if bad.any():
-        raise DatasetError(f"{src}: {what} of sample {int(np.flatnonzero(bad)[0])} hold NaN or infinite values.")
+    _check_finite(arr, finite_rows, src, key, what)
     return arr
 
 
+def _check_finite(
+    arr: np.ndarray, rows: np.ndarray | None, src: str, key: Sequence[str] | None, what: str, note: str = ""
+) -> None:
+    """Every row of ``arr (N, ...)`` among ``rows (N,)`` (default all) finite."""
+    finite = np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+    _reject(~finite if rows is None else rows & ~finite, src, key, f": {what} hold NaN or infinite values{note}.")
+
+
+def _bad_intrinsics(K: np.ndarray) -> np.ndarray:
+    """(N,) bool: ``K (N, 3, 3)`` is not a finite pinhole matrix with positive focal lengths and last row 0 0 1
+    (the rule of :func:`handkin.camera.check_intrinsics`, per sample; such a K is invertible)."""
+    finite = np.isfinite(K.reshape(len(K), -1)).all(axis=1)
+    k = np.where(finite[:, None, None], K, 0.0)
+    focal = (k[:, 0, 0] > 0) & (k[:, 1, 1] > 0)
+    form = np.isclose(k[:, 2, :2], 0.0).all(axis=1) & np.isclose(k[:, 2, 2], 1.0) & np.isclose(k[:, 1, 0], 0.0)
+    return ~(finite & focal & form)
+
+
 def _check_intrinsics(K: np.ndarray, src: str, key: Sequence[str] | None) -> None:
-    if len(K) == 0:
+    bad = _bad_intrinsics(K)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        try:
+            camera.check_intrinsics(K[i])
+            reason = "K is not a pinhole matrix"
+        except CameraError as exc:
+            reason = str(exc)
+        _reject(bad, src, key, f": {reason}")
+
+
+def _check_3d(joints: np.ndarray, has_3d: np.ndarray, src: str, key: Sequence[str] | None) -> None:
+    """3D labels (``has_3d`` rows of ``joints (N, 21, 3)`` mm) in front of the camera and hand-sized."""
+    if not has_3d.any():
         return
-    try:
-        camera.check_intrinsics(K)
-    except CameraError:
-        for i, k in enumerate(K):  # find the first bad one for the message
-            try:
-                camera.check_intrinsics(k)
-            except CameraError as exc:
-                raise DatasetError(f"{src}: sample {_sample(key, i)}: {exc}") from None
+    behind = has_3d & (joints[..., 2] <= 0).any(axis=-1)
+    _reject(
+        behind,
+        src,
+        key,
+        " has 3D joints at or behind the camera (Z <= 0): the frame is not OpenCV's (x right, y down, z forward).",
+    )
+    ref = np.linalg.norm(joints[:, 9] - joints[:, 0], axis=-1)
+    lo, hi = REFERENCE_RANGE_MM
+    _reject(
+        has_3d & ((ref < lo) | (ref > hi)),
+        src,
+        key,
+        lambda i: (
+            f" has a wrist→middle_mcp bone of {ref[i]:.4g} mm, outside {lo:g}–{hi:g} mm for a hand: are the 3D "
+            "joints in the stated unit and joint order?"
+        ),
+    )
+
+
+def _check_order(
+    points: np.ndarray, rows: np.ndarray, order: str, src: str, key: Sequence[str] | None, fix: str
+) -> None:
+    """The hands ``points[rows]`` (``(N, 21, C)``, in ``order``) have the bone lengths of that order (most of
+    them: :func:`handkin.orders.guess_order`); 3D hands are enough from one on, 2D ones from
+    :data:`MIN_HANDS_2D` on."""
+    count = int(rows.sum())
+    if count == 0 or (points.shape[-1] == 2 and count < MIN_HANDS_2D):
+        return
+    own = get_order(order).name
+    best, misfit = _guess_order(points[rows], own, ORDER_MARGIN)
+    if best == own:
+        return
+    bad = np.zeros(len(points), bool)
+    bad[rows] = misfit[best] < misfit[own]
+    _reject(
+        bad,
+        src,
+        key,
+        f": the joints have the bone lengths of joint order {best!r}, not of the declared {own!r}. "
+        + fix.format(best=best),
+    )
 
 
 __all__ = [
