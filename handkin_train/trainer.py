@@ -242,20 +242,27 @@ class Trainer:
         finally:
             self._loaders.clear()  # the workers exit with their loaders
 
+    def _write_config(self) -> str | None:
+        """Write ``config.yaml`` into the output folder; the problem as a message when it cannot be written."""
+        try:
+            with atomic_write(self.out / "config.yaml", "w", encoding="utf-8") as f:
+                f.write(self.config.to_yaml())
+        except OSError as exc:
+            return (
+                f"output.dir {self.out} cannot be written ({exc.strerror or exc}): choose a writable folder "
+                "(output.dir, or --out)."
+            )
+        return None
+
     def _fit(self, resume: bool, max_steps: int | None, resume_anyway: bool) -> FitResult:
         c, rt = self.config, self.runtime
         last = self.out / "last.pt"
         if resume and last.exists():
             self.resume(last, resume_anyway)
-        if rt.is_main:
-            try:
-                with atomic_write(self.out / "config.yaml", "w", encoding="utf-8") as f:
-                    f.write(c.to_yaml())
-            except OSError as exc:
-                raise ConfigError(
-                    f"output.dir {self.out} cannot be written ({exc.strerror or exc}): choose a writable folder "
-                    "(output.dir, or --out)."
-                ) from exc
+        problem = self._write_config() if rt.is_main else None
+        problem = rt.gather(problem)[0]  # every rank raises, so none waits in a collective for rank 0
+        if problem is not None:
+            raise ConfigError(problem)
         losses: list[float] = []
         self.model.train()
         while self.epoch < c.optim.epochs:

@@ -98,11 +98,13 @@ def _join_group(rank: int, world: int, port: int) -> None:
     torch.set_num_threads(1)
 
 
-def _too_small_worker(rank: int, world: int, port: int, folder: str) -> None:
+def _error_worker(rank: int, world: int, port: int, folder: str, train: int = 2, out: str = "run") -> None:
+    """Build and fit a run (``train`` samples, batch 2, output folder ``out`` under ``folder``); record its error."""
     _join_group(rank, world, port)
     report = {}
     try:
-        Trainer(_config(Path(folder), train=2, val=1, batch=2)).fit()
+        config = _config(Path(folder), train=train, val=1, batch=2)
+        Trainer(config.model_copy(update={"output": config.output.model_copy(update={"dir": str(Path(folder, out))})})).fit()
     except Exception as exc:  # (recorded: the test asserts its type)
         report = {"error": type(exc).__name__, "message": str(exc)}
     Path(folder, f"rank{rank}.json").write_text(json.dumps(report))
@@ -113,7 +115,7 @@ def _too_small_worker(rank: int, world: int, port: int, folder: str) -> None:
 @pytest.mark.slow
 def test_more_ranks_than_samples_is_one_clear_error_on_every_rank(tmp_path):
     """4 ranks, 2 training samples, batch 2: every rank raises the same DatasetError before training."""
-    reports = _run_ranks(_too_small_worker, 4, tmp_path)
+    reports = _run_ranks(_error_worker, 4, tmp_path)
     assert all(r.get("error") == "DatasetError" for r in reports), reports
     assert len({r["message"] for r in reports}) == 1
     message = reports[0]["message"]
@@ -140,3 +142,12 @@ def test_two_ranks_on_four_samples_train_and_validate_a_set_smaller_than_the_wor
     assert all(len(r["losses"]) == 1 and r["agree"] for r in reports), reports
     assert reports[0]["losses"] != reports[1]["losses"]  # each rank its own shard
     assert (tmp_path / "run" / "best.pt").exists() and (tmp_path / "run" / "last.pt").exists()
+
+
+@pytest.mark.slow
+def test_an_output_folder_rank_0_cannot_write_is_an_error_on_every_rank(tmp_path):
+    """Was: rank 0 raised the ConfigError alone and rank 1 waited for it in the first gradient all-reduce."""
+    (tmp_path / "blocker").write_text("a file where the output folder should be")
+    reports = _run_ranks(_error_worker, 2, tmp_path, 4, "blocker/run")
+    assert all(r.get("error") == "ConfigError" for r in reports), reports
+    assert "output.dir" in reports[1]["message"] and "cannot be written" in reports[1]["message"]
