@@ -4,12 +4,14 @@ A write goes to ``<name>.<8 random characters>.tmp`` beside the destination and 
 A process killed mid-write (SIGKILL, power loss) leaves that temporary file behind; the next write to the same
 destination removes such leftovers — only files of exactly this pattern, older than its own temporary file and
 not held by a live writer (each writer keeps a lock on its temporary file where the OS offers ``flock``).
+:func:`temporary_folder` does the same for a folder written as a whole (``.<name>.<8 characters>.tmp``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,9 +26,9 @@ except ImportError:  # pragma: no cover - Windows: open files cannot be deleted 
 _SUFFIX = ".tmp"
 
 
-def _temp_pattern(name: str) -> re.Pattern[str]:
-    """The names ``tempfile.mkstemp(prefix=name + ".", suffix=".tmp")`` makes (8 characters of its alphabet)."""
-    return re.compile(re.escape(name + ".") + "[a-z0-9_]{8}" + re.escape(_SUFFIX))
+def _temp_pattern(prefix: str) -> re.Pattern[str]:
+    """The names ``tempfile.mkstemp(prefix=prefix, suffix=".tmp")`` makes (8 characters of its alphabet)."""
+    return re.compile(re.escape(prefix) + "[a-z0-9_]{8}" + re.escape(_SUFFIX))
 
 
 def _try_lock(fd: int) -> bool:
@@ -40,25 +42,30 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def _remove_leftovers(path: Path, own_tmp: str, own_mtime: float) -> None:
-    """Delete the temporary files of earlier, interrupted writes to ``path`` (see the module docstring)."""
-    pattern = _temp_pattern(path.name)
+def _remove_leftovers(folder: Path, prefix: str, own_tmp: str, own_mtime: float, folders: bool = False) -> None:
+    """Delete the temporaries (files, or folders when ``folders``) of earlier, interrupted writes in ``folder``
+    whose names start with ``prefix`` (see the module docstring)."""
+    pattern = _temp_pattern(prefix)
     try:
-        entries = list(os.scandir(path.parent))
+        entries = list(os.scandir(folder))
     except OSError:
         return
     for entry in entries:
         if entry.path == own_tmp or not pattern.fullmatch(entry.name):
             continue
         try:
-            if not entry.is_file(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_mtime >= own_mtime:
+            kind_ok = entry.is_dir(follow_symlinks=False) if folders else entry.is_file(follow_symlinks=False)
+            if not kind_ok or entry.stat(follow_symlinks=False).st_mtime >= own_mtime:
                 continue
             fd = os.open(entry.path, os.O_RDONLY)
         except OSError:
             continue
         try:
-            if fcntl is None or _try_lock(fd):  # a live writer holds its lock: leave its file alone
-                os.unlink(entry.path)
+            if fcntl is None or _try_lock(fd):  # a live writer holds its lock: leave its temporary alone
+                if folders:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
         except OSError:
             pass
         finally:
@@ -77,7 +84,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
     try:
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as f:
             locked = _try_lock(f.fileno())
-            _remove_leftovers(path, tmp, os.fstat(f.fileno()).st_mtime)
+            _remove_leftovers(path.parent, path.name + ".", tmp, os.fstat(f.fileno()).st_mtime)
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -90,4 +97,24 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
         raise
 
 
-__all__ = ["atomic_write"]
+@contextmanager
+def temporary_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """``with temporary_folder(target) as tmp: ...`` — a new folder ``.<name>.<8 characters>.tmp`` beside
+    ``target`` for writing a folder as a whole (the block renames it into place when done). It is removed if
+    it still exists when the block ends, successfully or not; leftovers of killed writes to ``target`` are
+    removed (those not locked by a live writer: this one holds a lock on its folder while the block runs)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{path.name}."
+    tmp = tempfile.mkdtemp(prefix=prefix, suffix=_SUFFIX, dir=path.parent)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        _try_lock(fd)
+        _remove_leftovers(path.parent, prefix, tmp, os.fstat(fd).st_mtime, folders=True)
+        yield Path(tmp)
+    finally:
+        os.close(fd)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+__all__ = ["atomic_write", "temporary_folder"]

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 
 from handkin import metrics
 
+from .errors import DatasetError
 from .loader import to_device
 from .runtime import Runtime
 
@@ -111,6 +112,8 @@ def evaluate_model(
         uv_sum += float(err[visible].sum())
         uv_count += int(visible.sum())
     model.train()
+    if not keep["pred"]:
+        raise DatasetError("nothing to evaluate: the evaluation set is empty (give a data set with at least one hand).")
     arrays = {k: torch.cat(v).numpy() for k, v in keep.items()}
     has_3d = arrays["has_3d"].astype(bool)
     n, n3 = len(has_3d), int(has_3d.sum())

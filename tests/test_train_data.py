@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -614,6 +615,18 @@ def test_cache_round_trips_exactly(folder_cache, tmp_path):
     np.testing.assert_array_equal(disk[1]["image"].permute(1, 2, 0).numpy(), images[1, 16:80, 16:80])  # exact crop
     again = prepare(read_folder(root), tmp_path / "again", image_size=64, pad=1.5, context=1.5)
     np.testing.assert_array_equal(np.load(again / "images.npy"), images)  # deterministic
+
+
+def test_prepare_removes_the_folder_a_killed_prepare_left(tmp_path):
+    """Was: every killed ``prepare`` left its (possibly multi-GB) ``.name.*.tmp`` folder behind for ever."""
+    write_folder(tmp_path, n=2)
+    orphan = tmp_path / ".cache.abc_1234.tmp"
+    orphan.mkdir()
+    np.save(orphan / "images.npy", np.zeros((4, 8, 8, 3), np.uint8))
+    old = time.time() - 60
+    os.utime(orphan, (old, old))  # the killed prepare began a minute before this one
+    out = prepare(read_folder(tmp_path), tmp_path / "cache", image_size=32)
+    assert not orphan.exists() and read_manifest(out)["count"] == 2
 
 
 def test_prepare_is_atomic_and_names_bad_images(tmp_path):

@@ -14,7 +14,7 @@ from handkin_train import Objective, TrainConfig, Trainer, TrainingDiverged  # n
 from handkin_train.checkpoints import load_checkpoint, model_from_checkpoint  # noqa: E402
 from handkin_train.cli import main as cli_main  # noqa: E402
 from handkin_train.datasets import build_dataset  # noqa: E402
-from handkin_train.errors import CheckpointError  # noqa: E402
+from handkin_train.errors import CheckpointError, DatasetError  # noqa: E402
 
 SIZE = 64  # crop size of the tests (the paper's 128 works the same, four times slower)
 
@@ -241,3 +241,7 @@ def test_evaluate_scores_3d_only_on_hands_with_3d_labels(tmp_path):
     data.mark_2d_only(np.ones(8, bool))
     s = evaluate_model(model, loader, runtime)
     assert s["n_3d"] == 0 and all(np.isnan(s[k]) for k in SCORES_3D) and np.isfinite(s["uv_px_all"])
+
+    empty = make_loader(data, EpochSampler(0, 0, 0, 1, shuffle=False), 3, 0, runtime.device, False)
+    with pytest.raises(DatasetError, match="evaluation set is empty"):  # was torch.cat's RuntimeError
+        evaluate_model(model, empty, runtime)

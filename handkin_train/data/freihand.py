@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from handkin.errors import NonFiniteError, ShapeError, UnitsError
+from handkin.files import atomic_write
 
 from ..errors import DatasetError
 from .files import check_images_exist, load_json, require_dir
@@ -197,19 +197,12 @@ def write_submission(
         raise ShapeError(f"write_submission: verts must have shape ({len(xyz)}, 778, 3), got {verts.shape}.")
     text = json.dumps([(xyz * factor).tolist(), verts.tolist()])
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.suffix == ".zip":
-                with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
-                    z.writestr("pred.json", text)
-            else:
-                f.write(text.encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+                z.writestr("pred.json", text)
+        else:
+            f.write(text.encode())
     return path
 
 

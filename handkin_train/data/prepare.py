@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from handkin.files import temporary_folder
 from handkin.progress import progress as progress_bar
 
 from ..errors import DatasetError
@@ -192,9 +192,7 @@ def prepare(
             "images": images,
             **{k: np.asarray(v, dtype=LABELS[k]) for k, v in labels.items()},
         }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with temporary_folder(target) as tmp:
         images_path = tmp / "images.npy"
         np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8, shape=(n, stored, stored, 3)).flush()
         chunks = [np.arange(i, min(i + 256, n)) for i in range(0, n, 256)]
@@ -215,9 +213,6 @@ def prepare(
         labels["mean_rgb"] = means
         _write_arrays(tmp, manifest, labels)
         _move_into_place(tmp, target, if_exists)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
@@ -229,14 +224,9 @@ def save_prepared(arrays: dict[str, Any], out: str | os.PathLike, if_exists: str
         raise DatasetError(f"{target} exists already; remove it or prepare with overwrite.")
     if target.exists() and if_exists == "keep" and (target / MANIFEST).is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with temporary_folder(target) as tmp:
         _write_arrays(tmp, dict(arrays["manifest"]), {k: v for k, v in arrays.items() if k != "manifest"})
         _move_into_place(tmp, target, if_exists)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
 
 
