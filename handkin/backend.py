@@ -169,7 +169,8 @@ def _cast(value: Any, dtype: Any) -> Any:
         items = [_cast(v, dtype) for v in value]
         return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
     if hasattr(value, "dtype") and hasattr(value, "shape"):
-        return namespace(value).astype(value, dtype)
+        xp = namespace(value)
+        return xp.astype(value, dtype) if xp.isdtype(value.dtype, "real floating") else value  # masks stay bool
     return value
 
 

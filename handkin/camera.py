@@ -18,6 +18,12 @@ bone (joints n, m) has normalised length ``C`` (1 for the bone used to normalise
 and ``Ẑ`` is its larger root ``(−b + √(b² − 4ac)) / 2a`` (the hand in front of the camera; Iqbal et al.).
 :func:`solve_root_depth` computes it in a cancellation-free form and flags the cases without a valid
 solution (see :class:`RootDepth`).
+
+Numerical safety: float16/bfloat16 input is computed in float32 and the results are cast back (squares of rays
+and the discriminant overflow float16). :func:`to_25d` divides by ``max(s, τ·ρ)`` with ρ the RMS distance of the
+joints from the root and τ = :data:`~handkin.vec.SINGULAR_TOL` (1e-3), so a zero-length or very short reference bone
+gives finite relative depths (``|z_rel| ≤ √21/τ``) and gradients ≲ 5/(τρ); all joints at one point give
+``z_rel = 0`` with a zero gradient. Where ``s ≥ τρ`` (every real hand) the values are unchanged.
 """
 
 from __future__ import annotations
@@ -27,9 +33,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import anatomy
-from .backend import Array, length_from_squared, namespace, to_numpy
+from .backend import Array, length_from_squared, namespace, promote_half, to_numpy
 from .errors import CameraError, ShapeError
 from .units import DEFAULT_REFERENCE_BONE
+from .vec import SINGULAR_TOL
 
 #: Root joint of the 2.5D representation (the wrist).
 ROOT = int(anatomy.Joint.wrist)
@@ -73,6 +80,7 @@ def intrinsics(fx: float, fy: float, cx: float, cy: float, skew: float = 0.0, li
     return xp.asarray(k, dtype=like.dtype, device=getattr(like, "device", None))
 
 
+@promote_half
 def project(points: Array, K: Array) -> Array:
     """Pixels ``(..., N, 2)`` of camera-space points ``(..., N, 3)``: ``(K·X)_{x,y} / Z``.
 
@@ -90,6 +98,7 @@ def project(points: Array, K: Array) -> Array:
     return xp.stack([u, v], axis=-1)
 
 
+@promote_half
 def rays(uv: Array, K: Array) -> Array:
     """``K⁻¹·(u, v, 1)`` ``(..., N, 3)``: for each pixel the camera-space point at depth 1 that projects onto it."""
     _check_points(uv, 2, "uv")
@@ -101,6 +110,7 @@ def rays(uv: Array, K: Array) -> Array:
     return xp.stack([x, y, xp.ones_like(x)], axis=-1)
 
 
+@promote_half
 def backproject(uv: Array, depth: Array, K: Array) -> Array:
     """Camera-space points ``(..., N, 3)`` from pixels ``(..., N, 2)`` and their depths Z ``(..., N)``."""
     return rays(uv, K) * depth[..., None]
@@ -124,6 +134,7 @@ def _reference_joints(reference: Any) -> tuple[int, int]:
     return int(b.child), int(b.parent)
 
 
+@promote_half
 def to_25d(joints: Array, K: Array, reference: Any = DEFAULT_REFERENCE_BONE) -> Pose25D:
     """The 2.5D representation of camera-space joints ``(..., 21, 3)`` (canonical order) seen through ``K``.
 
@@ -136,8 +147,13 @@ def to_25d(joints: Array, K: Array, reference: Any = DEFAULT_REFERENCE_BONE) -> 
     bone = joints[..., child, :] - joints[..., parent, :]
     s = length_from_squared(xp.sum(bone * bone, axis=-1))
     z_root = joints[..., ROOT, 2]
-    safe_s = xp.maximum(s, float(xp.finfo(s.dtype).smallest_normal))
-    return Pose25D(project(joints, K), (joints[..., 2] - z_root[..., None]) / safe_s[..., None], s, z_root)
+    spread = joints - joints[..., ROOT : ROOT + 1, :]
+    # a stand-in for a (near) zero-length reference bone: τ × the RMS distance ρ of the joints from the root
+    den = xp.maximum(s, SINGULAR_TOL * length_from_squared(xp.mean(xp.sum(spread * spread, axis=-1), axis=-1)))
+    floor = float(xp.finfo(s.dtype).smallest_normal)
+    ok = xp.astype(den > floor, s.dtype)[..., None]  # all joints at one point: z_rel = 0, zero gradient
+    z_rel = (joints[..., 2] - z_root[..., None]) * ok / xp.maximum(den, floor)[..., None]
+    return Pose25D(project(joints, K), z_rel, s, z_root)
 
 
 class RootDepth(NamedTuple):
@@ -157,6 +173,7 @@ class RootDepth(NamedTuple):
     points towards the camera from a deeper root. Such hands are rare in images of open hands."""
 
 
+@promote_half
 def solve_root_depth(
     uv: Array, z_rel: Array, K: Array, reference: Any = DEFAULT_REFERENCE_BONE, reference_length: float = 1.0
 ) -> RootDepth:
@@ -192,6 +209,7 @@ def solve_root_depth(
     return RootDepth(z_root, valid, 4 * disc / (a * a), ambiguous)
 
 
+@promote_half
 def from_25d(uv: Array, z_rel: Array, K: Array, z_root: Array, scale: Any = 1.0) -> Array:
     """Camera-space joints ``(..., 21, 3)`` from 2.5D joints and a root depth ``z_root (...)`` given in reference
     lengths (as :func:`solve_root_depth` returns it); ``scale`` (scalar or ``(...)``) is the reference-bone

@@ -21,6 +21,14 @@ and passes its frame on unchanged; a bone pointing exactly backwards (d_z = −1
 treated as flexion by π about the frame's y axis, so the next frame stays right-handed; palm
 fallbacks are listed in :mod:`handkin.palm`; a zero-length root bone takes the direction of the sum
 of the root bones (or +z) as its z axis.
+
+Bounded gradients near singular poses (values unchanged, :func:`handkin.vec.cut_gradient` with
+:data:`~handkin.vec.SINGULAR_TOL` τ = 1e-3): flexion passes no gradient where cos(abduction) ≤ τ (within 0.057° of
+±90°, where flexion is undefined); the frame after a bone within τ rad of pointing backwards passes no gradient
+through its x and y axes (the minimal rotation is discontinuous there); a bone shorter than τ × the palm scale L
+passes no gradient to its angles and to the frames after it; a first-level x axis passes none where the palm
+normal it comes from is within sin ≤ τ of the bone. Every gradient is then at most of order
+:data:`~handkin.vec.GRADIENT_BOUND` / L (1e6/L; about 1e4 per mm on an adult hand).
 """
 
 from __future__ import annotations
@@ -34,9 +42,10 @@ from . import anatomy
 from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
 from .backend import Array, length_from_squared, namespace, promote_half, to_numpy
 from .errors import ShapeError
-from .palm import Z_HAT, Palm, degenerate_tolerance_sq, palm_soa, perpendicular
+from .palm import Z_HAT, Palm, degenerate_tolerance_sq, long_enough, palm_scale_sq, palm_soa, perpendicular
 from .validation import HandkinModel
 from .vec import (
+    SINGULAR_TOL,
     Stacked,
     V,
     atan2,
@@ -45,6 +54,7 @@ from .vec import (
     combine,
     const,
     cross,
+    cut_gradient,
     dot,
     mask,
     normalize,
@@ -63,12 +73,15 @@ class Frame(NamedTuple):
 def first_level_frames(root_bones: V, palm: Palm) -> Frame:
     """Frames of the five first-level finger bones from the root bones (rows (5, M)) and their palm (Eq. 4)."""
     xp = namespace(root_bones.x)
-    overall = normalize(V(xp.sum(root_bones.a, axis=1, keepdims=True)), Z_HAT)
+    guard = SINGULAR_TOL**2
+    sq = dot(root_bones, root_bones)
+    root_bones = V(cut_gradient(root_bones.a, long_enough(sq, palm_scale_sq(xp, sq))[None]))
+    overall = normalize(V(xp.sum(root_bones.a, axis=1, keepdims=True)), Z_HAT, 0.0, guard * xp.sum(sq, axis=0))
     z = normalize(root_bones, overall)  # a zero-length root bone borrows the palm's overall direction
     n = palm.normals  # x = −n_1, −n_2, −(n_2 + n_3), −(n_3 + n_4), −n_4 (normalised below)
     x_raw = -V(xp.concat([n.a[:, 0:2], n.a[:, 1:3] + n.a[:, 2:4], n.a[:, 3:4]], axis=1))
     x_perp = x_raw - z.scale(dot(x_raw, z))
-    x = normalize(x_perp, perpendicular(z), degenerate_tolerance_sq(xp, z.x) * dot(x_raw, x_raw))
+    x = normalize(x_perp, perpendicular(z), degenerate_tolerance_sq(xp, z.x) * dot(x_raw, x_raw), guard)
     return Frame(x, cross(z, x), z)
 
 
@@ -77,7 +90,8 @@ def rotate(frame: Frame, d: V, direction: V | None = None) -> Frame:
     (given in frame coordinates); ``direction`` is the same direction in world coordinates if known.
 
     With ``w = k (d_x x + d_y y) + z`` and ``k = 1 / (1 + d_z)``: x' = x − d_x w, y' = y − d_y w,
-    z' = d_x x + d_y y + d_z z. A direction pointing straight back (d_z = −1) rotates by π about y.
+    z' = d_x x + d_y y + d_z z. A direction pointing straight back (d_z = −1) rotates by π about y; within
+    SINGULAR_TOL rad of that, x' and y' pass no gradient (the rotation is discontinuous at d_z = −1).
     """
     xp = namespace(d.x)
     eps = float(xp.finfo(d.x.dtype).eps)
@@ -89,19 +103,20 @@ def rotate(frame: Frame, d: V, direction: V | None = None) -> Frame:
     k = ahead / xp.maximum(one_plus, eps)
     w = (direction - z.scale(d.z)).scale(k) + z
     new_x = x - w.scale(d.x) - x.scale(2 - 2 * ahead)
-    return Frame(new_x, y - w.scale(d.y), direction)
+    keep = (one_plus > SINGULAR_TOL**2 / 2)[None]  # 1 + cos(π − α) ≈ α²/2
+    return Frame(V(cut_gradient(new_x.a, keep)), V(cut_gradient((y - w.scale(d.y)).a, keep)), direction)
 
 
 def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V, V]:
     """Flexion, abduction (rows (5, M)) of bones seen in ``frame``, and their unit direction in frame and in world
-    coordinates."""
+    coordinates. Flexion passes no gradient where cos(abduction) ≤ SINGULAR_TOL."""
     x, y, z = frame
     lx, ly, lz = dot(bone, x), dot(bone, y), dot(bone, z)
     h_sq = lx * lx + lz * lz
     r_sq = h_sq + ly * ly
     h = length_from_squared(h_sq)
     r = length_from_squared(r_sq)
-    flexion = atan2(xp, lx, lz, h)
+    flexion = cut_gradient(atan2(xp, lx, lz, h), h_sq > SINGULAR_TOL**2 * r_sq)
     abduction = atan2(xp, ly, h, r, x_nonnegative=True)
     floor = float(xp.finfo(r_sq.dtype).smallest_normal)
     ok = mask(xp, r_sq > floor, r_sq)
@@ -130,9 +145,11 @@ def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array
     lengths = Stacked([length_from_squared(sq) for sq in length_sq])  # (finger, level, M) = Bone order
     palm = palm_soa(bones[0], length_sq[0])
     frame = first_level_frames(bones[0], palm)
+    scale_sq = palm_scale_sq(xp, length_sq[0])
     angles, frames = [], []
     for level in (1, 2, 3):
-        flexion, abduction, d, direction = _local_angles(xp, bones[level], frame)
+        bone = V(cut_gradient(bones[level].a, long_enough(length_sq[level], scale_sq)[None]))  # too short: no gradient
+        flexion, abduction, d, direction = _local_angles(xp, bone, frame)
         angles.append((flexion, abduction))
         frames.append(frame)
         if level < 3:

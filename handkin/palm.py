@@ -16,6 +16,13 @@ Degenerate palms (documented fallbacks, all finite with finite gradients):
 * the angular distance of a zero-length bone to its neighbour is 0.
 
 "Collinear" means sin(angle) ≤ √eps of the dtype (1.5e-8 in float64, 3.5e-4 in float32).
+
+Bounded gradients near these cases (values unchanged; :data:`~handkin.vec.SINGULAR_TOL` τ = 1e-3, L the palm
+scale = RMS root-bone length): a root bone shorter than τ·L passes no gradient; a normal n_i (or N̂, or an edge
+normal, or ``perpendicular``) passes none where its pair is within sin(angle) ≤ τ of collinear; the curvature's
+denominator is ``max(‖b_{i+1} − b_i‖², (τL)²)``, so two root joints closer than τ·L (0.08 mm on an adult palm) have
+a curvature shrunk towards 0 (``|c_i| ≤ 2/(τL)``), continuous, with gradients ≲ 1/(τL)² — the only place the
+value changes.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .backend import Array, length_from_squared, namespace, promote_half
-from .vec import V, atan2, batch_first, batched, cross, dot, normalize, to_soa
+from .vec import SINGULAR_TOL, V, atan2, batch_first, batched, cross, cut_gradient, dot, normalize, to_soa
 
 X_HAT = (1.0, 0.0, 0.0)
 Z_HAT = (0.0, 0.0, 1.0)
@@ -37,7 +44,19 @@ def degenerate_tolerance_sq(xp, like: Array) -> float:
 def perpendicular(v: V) -> V:
     """Unit vectors perpendicular to ``v``: norm(v × ẑ), or x̂ where v is along z or zero."""
     xp = namespace(v.x)
-    return normalize(V.stack(v.y, -v.x, 0.0 * v.x), X_HAT, degenerate_tolerance_sq(xp, v.x) * dot(v, v))
+    sq = dot(v, v)
+    return normalize(V.stack(v.y, -v.x, 0.0 * v.x), X_HAT, degenerate_tolerance_sq(xp, v.x) * sq, SINGULAR_TOL**2 * sq)
+
+
+def palm_scale_sq(xp, root_length_sq: Array) -> Array:
+    """The squared palm scale L² = mean squared root-bone length, rows (1, M), from root lengths² (5, M)."""
+    return xp.mean(root_length_sq, axis=0, keepdims=True)
+
+
+def long_enough(length_sq: Array, scale_sq: Array) -> Array:
+    """Bool (k, M): the bones not shorter than SINGULAR_TOL × the palm scale. A bone that short passes no gradient
+    to its direction (angles, normals, frames; its gradient goes as 1/length); its length output keeps its own."""
+    return length_sq > SINGULAR_TOL**2 * scale_sq
 
 
 class Palm(NamedTuple):
@@ -58,19 +77,23 @@ def palm_soa(r: V, length_sq: Array | None = None) -> Palm:
     xp = namespace(r.x)
     tol_sq = degenerate_tolerance_sq(xp, r.x)
     sq = dot(r, r) if length_sq is None else length_sq
+    guard = SINGULAR_TOL**2
+    scale_sq = palm_scale_sq(xp, sq)
+    long = long_enough(sq, scale_sq)
+    r, sq = V(cut_gradient(r.a, long[None])), cut_gradient(sq, long)
     a, b = r.rows(slice(0, 4)), r.rows(slice(1, 5))
     c = cross(b, a)  # b_{i+1} × b_i
     pair_sq = sq[:-1] * sq[1:]
     total = V(xp.sum(c.a, axis=1, keepdims=True))
-    palm_normal = normalize(total, perpendicular(r.rows(slice(2, 3))), tol_sq * xp.sum(pair_sq, axis=0, keepdims=True))
-    n = normalize(c, palm_normal, tol_sq * pair_sq)
+    total_sq = xp.sum(pair_sq, axis=0, keepdims=True)
+    palm_normal = normalize(total, perpendicular(r.rows(slice(2, 3))), tol_sq * total_sq, guard * total_sq)
+    n = normalize(c, palm_normal, tol_sq * pair_sq, guard * pair_sq)
     # edge normals e_1 = n_1, e_i = norm(n_i + n_{i-1}), e_5 = n_4
-    inner = normalize(n.rows(slice(1, 4)) + n.rows(slice(0, 3)), palm_normal, 1e-12)
+    inner = normalize(n.rows(slice(1, 4)) + n.rows(slice(0, 3)), palm_normal, 1e-12, guard)
     e = V(xp.concat([n.a[:, :1], inner.a, n.a[:, 3:]], axis=1))
     db = b - a
-    curvature = dot(e.rows(slice(1, 5)) - e.rows(slice(0, 4)), db) / xp.maximum(
-        dot(db, db), float(xp.finfo(sq.dtype).smallest_normal)
-    )
+    floor = xp.maximum(guard * scale_sq, float(xp.finfo(sq.dtype).smallest_normal))
+    curvature = dot(e.rows(slice(1, 5)) - e.rows(slice(0, 4)), db) / xp.maximum(dot(db, db), floor)
     angles = atan2(xp, length_from_squared(dot(c, c)), dot(a, b), length_from_squared(pair_sq))
     return Palm(n, palm_normal, curvature, angles)
 

@@ -6,6 +6,14 @@ kernel (torch) instead of many length-3 inner loops, and each component is a con
 never branch on values (no ``where``): degenerate cases blend in a fallback with a 0/1 mask,
 which keeps values and gradients finite as long as both sides are finite.
 
+Gradient guards: near a singular configuration a quantity can be finite but so sensitive that its gradient is
+useless (a flexion of a bone at ±90° abduction, the frame after a bone pointing backwards, the normal of two
+nearly collinear root bones, the angles of a bone much shorter than the palm). Inside a relative neighbourhood of
+size :data:`SINGULAR_TOL` of each singularity, :func:`cut_gradient` keeps the value bit for bit and sets the
+gradient through the singular factor to zero (the fallback's 0/1 blend, applied to the gradient only), so every
+gradient stays below about :data:`GRADIENT_BOUND` / L (L the palm scale, in the input's length unit; the
+measurements page lists the guards).
+
 :func:`to_soa` / :func:`from_soa` convert ``(..., K, 3)`` arrays to and from this layout, and
 :func:`batched` runs a function over a numpy batch in cache-sized chunks (handkin's one chunking helper: the
 geometry here and the polygon functions of :mod:`handkin.hull` use it, each with its own chunk size).
@@ -18,11 +26,19 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from .backend import Array, is_torch, namespace
+from .backend import Array, detached, is_torch, namespace
 
 #: Frames per chunk of :func:`batched`'s default: the structure-of-arrays geometry (measure, forward, palm) on
 #: large numpy batches (bounds memory, keeps copies in cache).
 CHUNK = 8192
+
+#: Relative size of the neighbourhood of a singular configuration inside which a quantity's gradient is cut (its
+#: value is kept): a ratio such as cos(abduction), sin(angle between two root bones), the angle to a backward
+#: bone or a bone's length over the palm scale below 1e-3 (0.057°; 0.08 mm on an adult palm).
+SINGULAR_TOL = 1e-3
+#: The resulting order of magnitude of any gradient of the geometry, times the palm scale L (RMS root-bone length):
+#: ``|∂q/∂joints| ≲ GRADIENT_BOUND / L`` for angles and frames, ``GRADIENT_BOUND / L²`` for curvature (1/length).
+GRADIENT_BOUND = SINGULAR_TOL**-2
 
 
 class V:
@@ -106,8 +122,25 @@ def tiny(xp, like: Array) -> float:
     return float(xp.finfo(like.dtype).smallest_normal)
 
 
-def normalize(v: V, fallback: V | tuple[float, float, float], threshold_sq: Array | float = 0.0) -> V:
-    """``v / |v|``, or ``fallback`` (unit vectors, broadcastable) where ``|v|² <= threshold_sq``."""
+def cut_gradient(value: Array, keep: Array) -> Array:
+    """``value`` unchanged, its gradient passed on only where the bool array ``keep`` (broadcastable) is true.
+
+    ``v₀ + (value − v₀)·k`` with ``v₀`` = the detached value and ``k`` = keep as 0/1: bit-exact values
+    (``value − v₀`` is exactly 0), and a zero gradient where ``keep`` is false as long as the gradient there is
+    finite (it is: every division here has a floor). Arrays without autograd (numpy) are returned as they are.
+    """
+    if not is_torch(value):
+        return value
+    frozen = detached(value)
+    return frozen + (value - frozen) * mask(namespace(value), keep, value)
+
+
+def normalize(
+    v: V, fallback: V | tuple[float, float, float], threshold_sq: Array | float = 0.0, guard_sq: Array | None = None
+) -> V:
+    """``v / |v|``, or ``fallback`` (unit vectors, broadcastable) where ``|v|² <= threshold_sq``; with ``guard_sq``,
+    the gradient of ``v / |v|`` is cut (:func:`cut_gradient`) where ``|v|² <= guard_sq`` (so it is at most
+    ``1 / √guard_sq``)."""
     xp = namespace(v.a)
     if isinstance(fallback, tuple):
         fallback = const(xp, fallback, v)
@@ -115,6 +148,8 @@ def normalize(v: V, fallback: V | tuple[float, float, float], threshold_sq: Arra
     floor = tiny(xp, sq)
     ok = mask(xp, sq > threshold_sq + floor, sq)
     unit = v.scale(ok / xp.sqrt(xp.maximum(sq, floor)))
+    if guard_sq is not None:
+        unit = V(cut_gradient(unit.a, (sq > guard_sq)[None]))
     return unit + fallback.scale(1 - ok)
 
 
@@ -231,6 +266,7 @@ __all__ = [
     "combine",
     "mask",
     "normalize",
+    "cut_gradient",
     "atan2",
     "to_soa",
     "from_soa",
@@ -239,4 +275,6 @@ __all__ = [
     "Stacked",
     "batch_first",
     "CHUNK",
+    "SINGULAR_TOL",
+    "GRADIENT_BOUND",
 ]

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from handkin import camera
 from handkin.errors import CameraError, ShapeError
+from handkin.vec import SINGULAR_TOL
 
 needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 K0 = np.array([[600.0, 0.0, 320.0], [0.0, 580.0, 240.0], [0.0, 0.0, 1.0]])
@@ -251,3 +252,79 @@ def test_principal_point_shift_moves_pixels_only(seed, shift):
     assert np.allclose(b.uv - a.uv, np.array(shift), atol=1e-8)
     za = camera.solve_root_depth(a.uv, a.z_rel, K0).z_root
     assert np.allclose(camera.solve_root_depth(b.uv, b.z_rel, k).z_root, za, rtol=1e-8)
+
+
+# ----------------------------------------------------------------------------- numerical safety (issue 21 point 9)
+
+
+@needs_torch
+def test_solve_root_depth_in_float16_is_computed_in_float32():
+    """float16 input gave inf gradients (squares of the rays and b² − 4ac overflow float16; a strict xfail before).
+    It is now computed in float32 and cast back: the same as float32 on the same (rounded) input, up to the
+    output's rounding. (The discriminant's own gradient can exceed float16's range, 65504, for a reference bone
+    nearly along the viewing ray — 1.8e5 in this batch — so only z_root is differentiated here.)"""
+    pose = camera.to_25d(hands_in_front(10, 64), K0)
+    inputs = [torch.tensor(a, dtype=torch.float16) for a in (pose.uv, pose.z_rel, K0)]
+    results = {}
+    for dtype in (torch.float16, torch.float32):
+        uv, z = (a.to(dtype).clone().requires_grad_(True) for a in inputs[:2])
+        root = camera.solve_root_depth(uv, z, inputs[2].to(dtype))
+        assert root.z_root.dtype == root.discriminant.dtype == dtype and root.valid.dtype == torch.bool
+        root.z_root.float().sum().backward()
+        results[dtype] = [t.detach().float() for t in (root.z_root, root.discriminant, uv.grad, z.grad)]
+    for half, single in zip(results[torch.float16], results[torch.float32], strict=True):
+        assert torch.isfinite(half).all()
+        torch.testing.assert_close(half, single, rtol=2e-3, atol=1e-3)
+
+
+@needs_torch
+def test_to_25d_in_float16_matches_float32():
+    joints = torch.tensor(hands_in_front(11, 8), dtype=torch.float16, requires_grad=True)
+    half = camera.to_25d(joints, torch.tensor(K0, dtype=torch.float16))
+    single = camera.to_25d(joints.detach().float(), torch.tensor(K0, dtype=torch.float16).float())
+    for h, s in zip(half, single, strict=True):
+        assert h.dtype == torch.float16
+        torch.testing.assert_close(h.float(), s, rtol=2e-3, atol=1e-2)
+    half.z_rel.float().sum().backward()
+    assert torch.isfinite(joints.grad).all()
+
+
+def coincident_reference_bone() -> np.ndarray:
+    hand = hands_in_front(12, 1)[0]
+    hand[MIDDLE_MCP] = hand[WRIST]
+    return hand
+
+
+@needs_torch
+@pytest.mark.parametrize(
+    "case", ["reference bone of length 0", "all joints at one point"], ids=["zero-reference", "one-point"]
+)
+def test_to_25d_of_coincident_joints_is_finite(case):
+    """A zero-length reference bone divided the relative depths by the smallest normal number (inf; a strict xfail
+    before): the divisor is now max(s, τρ), ρ the RMS distance of the joints from the root, and all joints at one
+    point give z_rel = 0 with a zero gradient."""
+    hand = coincident_reference_bone() if case == "reference bone of length 0" else np.full((21, 3), [10, 20, 600.0])
+    joints = torch.tensor(hand, requires_grad=True)
+    pose = camera.to_25d(joints, torch.tensor(K0))
+    for value in pose:
+        assert torch.isfinite(value).all(), "non-finite value"
+    assert float(pose.z_rel.detach().abs().max()) <= np.sqrt(21) / SINGULAR_TOL
+    (pose.z_rel.sum() + pose.uv.sum() + pose.scale.sum()).backward()
+    assert torch.isfinite(joints.grad).all()
+    rho = np.sqrt(np.mean(np.sum((hand - hand[WRIST]) ** 2, axis=-1)))
+    bound = 1e6 if rho == 0 else max(1e6, 5 * 21 / (SINGULAR_TOL * rho))  # uv's own gradient is ~fx / Z per pixel
+    assert float(joints.grad.abs().max()) < bound
+    if case == "all joints at one point":
+        np.testing.assert_array_equal(pose.z_rel.detach(), 0.0)
+
+
+@given(seed=seeds, fraction=st.floats(1e-3, 1.0))
+def test_to_25d_values_are_unchanged_for_short_but_real_reference_bones(seed, fraction):
+    """The stand-in divisor only acts where the reference bone is shorter than τρ: above it, z_rel = ΔZ / s."""
+    hand = hands_in_front(seed % 1000, 1)[0]
+    hand[MIDDLE_MCP] = hand[WRIST] + fraction * (hand[MIDDLE_MCP] - hand[WRIST])
+    s = np.linalg.norm(hand[MIDDLE_MCP] - hand[WRIST])
+    rho = np.sqrt(np.mean(np.sum((hand - hand[WRIST]) ** 2, axis=-1)))
+    pose = camera.to_25d(hand, K0)
+    expected = (hand[:, 2] - hand[WRIST, 2]) / max(s, SINGULAR_TOL * rho)
+    np.testing.assert_allclose(pose.z_rel, expected, rtol=1e-12)

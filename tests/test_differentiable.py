@@ -10,7 +10,8 @@ available), on generic hands built from the public API (:func:`base.generic_hand
 
 Adding a function is one line in :data:`REGISTRY`; :func:`test_every_public_function_is_in_the_matrix` fails
 when a public function of the covered modules is neither registered nor listed in :data:`NOT_DIFFERENTIABLE`.
-Known failures of differentiability live in ``test_known_limitations.py``.
+Gradients at singular poses (bounded by ``handkin.vec.GRADIENT_BOUND``) are tested in ``test_frames.py``,
+``test_palm.py`` and ``test_camera.py``.
 """
 
 from __future__ import annotations

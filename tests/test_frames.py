@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 import handkin
-from handkin import AngleJoint, BoneFrame, HandSkeleton, Joint
+from handkin import AngleJoint, BMCLoss, BoneFrame, HandSkeleton, Joint, JointLimits
 from handkin.errors import ShapeError, UnitsError, UnknownNameError
+from handkin.vec import GRADIENT_BOUND
 
 needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 
@@ -307,6 +308,119 @@ def test_gradcheck_angles_frames_and_forward_kinematics():
     assert torch.autograd.gradcheck(
         lambda a, l, p: HandSkeleton.from_angles(a, l, p, units="mm").joints, (angles, lengths, palm)
     )
+
+
+# ----------------------------------------------------------------------------- bounded gradients at singular poses
+# (issue 21 point 9; these were strict xfails in tests/test_known_limitations.py)
+
+
+def palm_scale(joints) -> float:
+    """L: the RMS root-bone length of one hand (its length unit), the scale of handkin.vec.GRADIENT_BOUND."""
+    j = np.asarray(joints.detach().double() if torch is not None and isinstance(joints, torch.Tensor) else joints)
+    roots = j[..., [1, 5, 9, 13, 17], :] - j[..., :1, :]
+    return float(np.sqrt(np.mean(np.sum(roots**2, axis=-1))))
+
+
+def assert_gradient_bounded(joints, grad) -> None:
+    """Finite, and at most GRADIENT_BOUND / L (per mm for the mm hands here; the documented bound)."""
+    assert grad is not None
+    assert bool(torch.isfinite(grad).all()), "non-finite gradient"
+    bound = GRADIENT_BOUND / palm_scale(joints)
+    assert float(grad.abs().max()) <= bound, f"gradient up to {float(grad.abs().max()):.3g} > {bound:.3g}"
+
+
+def grad_leaf(array, dtype=None):
+    return torch.tensor(np.asarray(array), dtype=dtype or torch.float64, requires_grad=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("sign", [1, -1], ids=["+90", "-90"])
+def test_joint_angle_gradient_at_90_degrees_abduction_is_bounded(sign):
+    """Flexion is undefined at ±90° abduction (atan2 of two zeros; gradients were ~1e15): it passes no gradient
+    where cos(abduction) ≤ SINGULAR_TOL, and the angles' values stay those of the formula."""
+    joints = grad_leaf(handkin.posed_hand({"index_mcp": (0.3, sign * np.pi / 2)}).joints)
+    angles = HandSkeleton.unchecked(joints, units="mm").joint_angles
+    angles.sum().backward()
+    assert_gradient_bounded(joints, joints.grad)
+    np.testing.assert_allclose(angles[AngleJoint.index_mcp, 1].item(), sign * np.pi / 2, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("sign", [1, -1], ids=["+90", "-90"])
+def test_bmc_loss_gradient_at_90_degrees_abduction_is_bounded(sign):
+    """Through BMCLoss (outside the angle limits) the same pose gave gradients up to ~1e11."""
+    joints = grad_leaf(handkin.posed_hand({"index_mcp": (0.3, sign * np.pi / 2)}).joints)
+    BMCLoss(JointLimits.default())(HandSkeleton.unchecked(joints, units="mm")).backward()
+    assert_gradient_bounded(joints, joints.grad)
+
+
+ROOTS = [Joint.thumb_cmc, Joint.index_mcp, Joint.middle_mcp, Joint.ring_mcp, Joint.little_mcp]
+FINGER_JOINTS = [j for j in range(1, 21) if j not in ROOTS]  # the child joints of the 15 finger bones
+SINGULAR_PLACEMENTS = [
+    "abduction +90°",
+    "abduction -90°",
+    "bone pointing backwards",
+    "two coincident root joints",
+    "zero-length finger bone",
+    "collinear neighbouring root bones",
+    "root joint on the wrist",
+]
+
+
+def place_singular(angles, rotation, placement: str, k: int):
+    """A torch hand (mm) posed by ``angles (15, 2)`` and turned by ``rotation (3, 3)``, with a joint placed exactly
+    at a singular configuration (``k`` picks the joint). Built with torch only (posed_hand on a tensor)."""
+    angles = angles.clone()
+    a = k % 15
+    if placement.startswith("abduction"):
+        angles[a, 1] = np.pi / 2 if "+" in placement else -np.pi / 2
+    elif placement == "bone pointing backwards":
+        angles[a, 0], angles[a, 1] = np.pi, 0.0
+    joints = handkin.posed_hand(angles).joints @ rotation.T
+    i = k % 4
+    if placement == "two coincident root joints":
+        joints[ROOTS[i]] = joints[ROOTS[i + 1]]
+    elif placement == "zero-length finger bone":
+        child = FINGER_JOINTS[k % 15]
+        joints[child] = joints[handkin.anatomy.PARENTS[child]]
+    elif placement == "collinear neighbouring root bones":
+        joints[ROOTS[i]] = joints[Joint.wrist] + 1.2 * (joints[ROOTS[i + 1]] - joints[Joint.wrist])
+    elif placement == "root joint on the wrist":
+        joints[ROOTS[k % 5]] = joints[Joint.wrist]
+    return joints.detach().requires_grad_(True)
+
+
+@needs_torch
+@given(
+    seed=seeds,
+    placement=st.sampled_from(SINGULAR_PLACEMENTS),
+    k=st.integers(0, 59),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_gradients_at_singular_poses_are_finite_and_bounded(seed, placement, k, dtype):
+    """Random poses with one joint exactly at a singular configuration: every gradient of the measurements and of
+    BMCLoss is finite and at most GRADIENT_BOUND / L, in float32 and float64, on the torch path."""
+    dt = getattr(torch, dtype)
+    rotation = torch.tensor(Rotation.random(random_state=seed).as_matrix(), dtype=dt)
+    joints = place_singular(
+        torch.tensor(random_angles(np.random.default_rng(seed), ()), dtype=dt), rotation, placement, k
+    )
+    loss = BMCLoss(JointLimits.default()).to(dt)
+    outputs = {
+        "joint angles": lambda sk: sk.joint_angles.sum(),
+        "frames": lambda sk: sk.frames.matrices.sum(),
+        "palm curvature": lambda sk: sk.palm_curvature.sum(),
+        "palm angles": lambda sk: sk.palm_angles.sum(),
+        "BMCLoss": loss,
+    }
+    for name, output in outputs.items():
+        value = output(HandSkeleton.unchecked(joints, units="mm"))
+        (grad,) = torch.autograd.grad(value, joints)
+        assert bool(torch.isfinite(value)), name
+        try:
+            assert_gradient_bounded(joints, grad)
+        except AssertionError as exc:
+            raise AssertionError(f"{name} at {placement!r} (k={k}, {dtype}): {exc}") from None
 
 
 # ----------------------------------------------------------------------------- real captures

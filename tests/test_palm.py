@@ -3,14 +3,16 @@
 import numpy as np
 import pytest
 import reference_bmc as ref
+from base import generic_hands
 from conftest import batch_shapes, random_hands, seeds, torch
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 import handkin
-from handkin import HandSkeleton, palm
+from handkin import HandSkeleton, Joint, palm
 from handkin.template import ROOT_SPREAD_DEG
+from handkin.vec import GRADIENT_BOUND, SINGULAR_TOL
 
 needs_torch = pytest.mark.skipif(torch is None, reason="torch not installed")
 
@@ -110,3 +112,47 @@ def test_gradcheck_palm():
     j = torch.tensor(random_hands(5, (2,), noise_mm=8.0), requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: HandSkeleton.unchecked(x, units="mm").palm_curvature, (j,))
     assert torch.autograd.gradcheck(lambda x: HandSkeleton.unchecked(x, units="mm").palm_angles, (j,))
+
+
+# ----------------------------------------------------------------------------- bounded gradients (issue 21 point 9)
+
+
+def scaled_bound(joints, power: int) -> float:
+    """GRADIENT_BOUND / L^power, L the RMS root-bone length (mm here)."""
+    j = np.asarray(joints.detach())
+    roots = j[[1, 5, 9, 13, 17]] - j[0]
+    return GRADIENT_BOUND / float(np.sqrt(np.mean(np.sum(roots**2, axis=-1)))) ** power
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("pair", [(Joint.index_mcp, Joint.middle_mcp), (Joint.little_mcp, Joint.ring_mcp)])
+def test_palm_curvature_gradient_of_coincident_root_bones_is_bounded(dtype, pair):
+    """Coincident neighbouring root bones gave curvature gradients of ~1/smallest_normal (1e306 in float64, 1e37 in
+    float32; a strict xfail before): the denominator ‖b_(i+1) − b_i‖² now has the floor (τL)²."""
+    hand = generic_hands(3)
+    hand[pair[0]] = hand[pair[1]]
+    joints = torch.tensor(hand, dtype=getattr(torch, dtype), requires_grad=True)
+    curvature = HandSkeleton.unchecked(joints, units="mm").palm_curvature
+    curvature.sum().backward()
+    assert torch.isfinite(joints.grad).all()
+    assert float(joints.grad.abs().max()) <= scaled_bound(joints, 2)
+    assert torch.isfinite(curvature).all()
+
+
+def test_curvature_of_nearly_coincident_root_bones_is_continuous_and_bounded():
+    """Approaching coincidence, c_i stays below 2/(τL) and goes continuously to the documented 0; farther than τL
+    apart the formula is untouched (the independent implementation agrees)."""
+    hand = generic_hands(4)
+    scale = float(np.sqrt(np.mean(np.sum((hand[[1, 5, 9, 13, 17]] - hand[0]) ** 2, axis=-1))))
+    direction = np.array([0.6, -0.8, 0.0])
+    values = []
+    for offset in [1e-1, 1e-2, 2 * SINGULAR_TOL, SINGULAR_TOL / 2, 1e-6, 1e-9, 1e-12, 0.0]:
+        moved = hand.copy()
+        moved[Joint.ring_mcp] = hand[Joint.middle_mcp] + offset * scale * direction
+        c = np.asarray(HandSkeleton.unchecked(moved, units="mm").palm_curvature)[2]
+        values.append(c)
+        assert abs(c) <= 2 / (SINGULAR_TOL * scale)
+        if offset > SINGULAR_TOL:
+            np.testing.assert_allclose(c, ref.curvature(moved)[2], rtol=1e-7)
+    assert values[-1] == 0.0 and abs(values[-2]) < 1e-6  # continuous at coincidence
