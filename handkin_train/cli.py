@@ -80,66 +80,80 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_image(path: Path, size: int) -> tuple[np.ndarray, float, tuple[float, float]]:
-    """A square centre crop resized to ``size``: (uint8 (3, size, size), crop pixels per model pixel, crop offset)."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            img = img.convert("RGB")
-            w, h = img.size
-            side = min(w, h)
-            left, top = (w - side) / 2, (h - side) / 2
-            img = img.crop((int(left), int(top), int(left) + side, int(top) + side)).resize(
-                (size, size), Image.BILINEAR
-            )
-            array = np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).copy()
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DatasetError(f"cannot read image {path}: {exc}") from exc
-    return array, side / size, (int(left), int(top))
-
-
 def _write_json(path: Path, data) -> None:
     with atomic_write(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=1)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    import torch
-
-    from handkin import camera
+    from functools import partial
 
     from .checkpoints import model_from_checkpoint
+    from .errors import ConfigError
+    from .predict import Detector, locate_hands, overlay_paths, predict_photos, read_boxes, read_keypoints, training_pad
 
+    given = [name for name in ("bbox", "keypoints", "detector_model") if getattr(args, name) is not None]
+    if len(given) > 1:
+        raise ConfigError(f"give one of --bbox, --keypoints and --detector-model, not {' and '.join(given)}.")
+    missing = [str(p) for p in args.images if not Path(p).is_file()]
+    if missing:
+        raise DatasetError(f"image not found: {', '.join(missing[:5])}" + (" …" if len(missing) > 5 else ""))
+    boxes = read_boxes(args.bbox) if args.bbox is not None else None
+    keypoints = read_keypoints(args.keypoints) if args.keypoints is not None else None
     model, config = model_from_checkpoint(args.checkpoint, args.device)
-    size = config.model.image_size
-    focal = args.focal if args.focal is not None else nominal_focal(size)
-    K = torch.tensor(camera.intrinsics(focal, focal, size / 2, size / 2), dtype=torch.float32)
-    results = []
-    for start in range(0, len(args.images), args.batch_size):
-        paths = args.images[start : start + args.batch_size]
-        crops = [_read_image(Path(p), size) for p in paths]
-        images = torch.from_numpy(np.stack([c[0] for c in crops])).to(args.device)
-        with torch.no_grad():
-            pred = model(images, K.to(args.device).expand(len(paths), 3, 3))
-        for i, (path, (_, factor, offset)) in enumerate(zip(paths, crops, strict=True)):
-            uv = pred.uv[i].cpu().numpy()
-            joints = pred.joints[i].cpu().numpy()
-            results.append(
-                {
-                    "image": str(path),
-                    "uv_image_px": (uv * factor + np.array(offset)).round(2).tolist(),
-                    "uv_crop_px": uv.round(3).tolist(),
-                    "z_rel": pred.z_rel[i].cpu().numpy().round(4).tolist(),
-                    "z_root_ref": float(pred.z_root[i]),
-                    "joints_ref": joints.round(4).tolist(),
-                    "joints_mm": (joints * args.reference_mm).round(2).tolist(),
-                    "valid": bool(pred.valid[i]),
-                }
-            )
-    meta = {"checkpoint": str(args.checkpoint), "focal_px": focal, "crop_size": size, "reference_mm": args.reference_mm}
-    _write_json(args.output, {"meta": meta, "order": "mp21", "side": "right", "predictions": results})
-    print(f"{len(results)} predictions written to {args.output}")
+    if not given:
+        print(
+            "handkin-train: warning: no hand location given (--bbox, --keypoints or --detector-model): predicting "
+            "on the square centre crop of each image, which must then be mostly hand.",
+            file=sys.stderr,
+        )
+    overlay_dir = (
+        args.overlay_dir if args.overlay_dir is not None else args.output.parent / f"{args.output.stem}_overlays"
+    )
+    overlays = None if args.no_overlay else overlay_paths(args.images, overlay_dir)
+    detector = Detector(args.detector_model) if args.detector_model is not None else None
+    sources = {"bbox": str(args.bbox), "keypoints": str(args.keypoints)}
+    hands_of = partial(
+        locate_hands, boxes=boxes, keypoints=keypoints, detector=detector, side=args.side, sources=sources
+    )
+    pad = training_pad(config)
+    try:
+        results = predict_photos(
+            model,
+            args.images,
+            hands_of,
+            size=config.model.image_size,
+            pad=pad,
+            focal=args.focal,
+            reference_mm=args.reference_mm,
+            device=args.device,
+            batch_size=args.batch_size,
+            overlays=overlays,
+        )
+    finally:
+        if detector is not None:
+            detector.close()
+    found = {r["image"] for r in results}
+    without = [str(p) for p in args.images if str(p) not in found]
+    for path in without:
+        print(
+            f"handkin-train: warning: no hand in {path} ({given[0].replace('_', '-')}): nothing predicted.",
+            file=sys.stderr,
+        )
+    meta = {
+        "checkpoint": str(args.checkpoint),
+        "crop_size": config.model.image_size,
+        "pad": pad,
+        "focal_px": args.focal,
+        "reference_mm": args.reference_mm,
+        "source": results[0]["source"] if results else None,
+        "images_without_hand": without,
+    }
+    _write_json(args.output, {"meta": meta, "order": "mp21", "predictions": results})
+    where = "" if overlays is None else f"; overlays in {overlay_dir}"
+    print(
+        f"{len(results)} hands in {len(args.images) - len(without)} of {len(args.images)} images written to {args.output}{where}"
+    )
     return 0
 
 
@@ -235,13 +249,52 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="cpu")
     ev.add_argument("-o", "--output", type=Path, help="also write the metrics as JSON")
     ev.set_defaults(run=_evaluate)
-    pr = sub.add_parser("predict", help="predict hands in images (square centre crops) into JSON")
+    pr = sub.add_parser(
+        "predict",
+        help="predict hands in photos: find the hand, crop it as training does, write JSON and overlays",
+        description="Crop each hand of each photo as training does (the hand box × the run's pad), run the network "
+        "and write 2D keypoints in the photo's pixels and 3D joints (mm) in its camera frame, plus an overlay PNG "
+        "per photo. The hand is located by --bbox, --keypoints or --detector-model; without them the square "
+        "centre crop is used (with a warning). See docs/training.md, 'Predict on photos'.",
+    )
     pr.add_argument("checkpoint", type=Path)
     pr.add_argument("images", type=Path, nargs="+")
-    pr.add_argument("-o", "--output", type=Path, required=True)
-    pr.add_argument("--focal", type=float, help="focal length of the crop in pixels (default: the training data's)")
+    pr.add_argument("-o", "--output", type=Path, required=True, help="the JSON file to write")
+    pr.add_argument(
+        "--bbox",
+        metavar="X0,Y0,X1,Y1|FILE",
+        help="the hand's box in the photo's pixels, one for every image, or a JSON file mapping image names to a "
+        "box or a list of boxes",
+    )
+    pr.add_argument(
+        "--keypoints",
+        type=Path,
+        metavar="FILE",
+        help="2D keypoints: a MediaPipe results JSON (landmarks_norm, handedness per image) or a JSON mapping image "
+        "names to (21, 2) pixel keypoints (or lists of hands); the hand box is theirs",
+    )
+    pr.add_argument(
+        "--detector-model",
+        type=Path,
+        metavar="TASK",
+        help="run MediaPipe's HandLandmarker from this local .task bundle (needs pip install 'handkin[mediapipe]')",
+    )
+    pr.add_argument(
+        "--side",
+        choices=("auto", "right", "left"),
+        default="auto",
+        help="hand side (left hands are mirrored for the network); auto: from MediaPipe's landmarks where given, "
+        "else right",
+    )
+    pr.add_argument(
+        "--focal",
+        type=float,
+        help="the photo's focal length in pixels (default: its longer side, a 53° field of view)",
+    )
+    pr.add_argument("--overlay-dir", type=Path, help="folder for the overlay PNGs (default: OUTPUT's stem + _overlays)")
+    pr.add_argument("--no-overlay", action="store_true", help="write no overlay PNGs")
     pr.add_argument("--reference-mm", type=float, default=REFERENCE_MM, help="wrist→middle_mcp length for joints_mm")
-    pr.add_argument("--batch-size", type=int, default=16)
+    pr.add_argument("--batch-size", type=int, default=16, help="images per network call")
     pr.add_argument("--device", default="cpu")
     pr.set_defaults(run=_predict)
     pp = sub.add_parser(
