@@ -130,9 +130,10 @@ def read_boxes(spec: str) -> np.ndarray | dict[str, np.ndarray]:
     return out
 
 
-def check_box(box: np.ndarray, width: int, height: int, where: str) -> np.ndarray:
+def check_box(box: np.ndarray, width: int, height: int, where: str, min_inside: float = 0.5) -> np.ndarray:
     """A hand box ``(4,)`` in photo pixels, checked: finite, ``x1 > x0``, ``y1 > y0``, at least 2 px across and
-    at least half of it inside the ``width × height`` image; else a :class:`ShapeError` naming ``where``."""
+    at least ``min_inside`` of its area (0: some of it) inside the ``width × height`` image; else a
+    :class:`ShapeError` naming ``where``."""
     box = np.asarray(box, dtype=np.float64).reshape(4)
     x0, y0, x1, y1 = box
     if not np.all(np.isfinite(box)) or x1 <= x0 or y1 <= y0:
@@ -143,10 +144,10 @@ def check_box(box: np.ndarray, width: int, height: int, where: str) -> np.ndarra
             "not normalised to [0, 1]."
         )
     inside = max(0.0, min(x1, width) - max(x0, 0.0)) * max(0.0, min(y1, height) - max(y0, 0.0))
-    if inside < 0.5 * (x1 - x0) * (y1 - y0):
+    if inside <= 0 or inside < min_inside * (x1 - x0) * (y1 - y0):
         raise ShapeError(
-            f"{where}: the box {box.tolist()} lies (mostly) outside the {width}×{height} image; give it in this "
-            "image's pixels (x0,y0,x1,y1, origin top left)."
+            f"{where}: the box {box.tolist()} lies {'outside' if min_inside == 0 else 'mostly outside'} the "
+            f"{width}×{height} image; give it in this image's pixels (x0,y0,x1,y1, origin top left)."
         )
     return box
 
@@ -234,6 +235,9 @@ def read_keypoints(path: str | os.PathLike) -> dict[str, list[_Keypoints]]:
             uv = _hands_array(entry["keypoints"], (2,), where)
             sides = entry.get("sides", entry.get("side", ""))
             labels = _labels(sides if isinstance(sides, list) else [sides] * len(uv), len(uv))
+            wrong = [x for x in labels if x.strip().lower() not in ("", "left", "right")]
+            if wrong:
+                raise FileFormatError(f"{where}: a side is 'left' or 'right', got {wrong[0]!r}.")
             hands = [_Keypoints(uv[h], False, None, labels[h]) for h in range(len(uv))]
         elif isinstance(entry, list):
             uv = _hands_array(entry, (2,), where)
@@ -304,7 +308,9 @@ def keypoint_locations(
         visible = np.isfinite(uv).all(axis=-1)
         if visible.sum() < 2:
             raise ShapeError(f"{where}, hand {h}: fewer than 2 finite keypoints, no hand box can be built from them.")
-        box = check_box(bbox_from_uv(uv[None], visible[None])[0], width, height, f"{where}, hand {h}")
+        # a hand at the image's edge has keypoints beyond it (MediaPipe places them): only some of the box
+        # must be inside
+        box = check_box(bbox_from_uv(uv[None], visible[None])[0], width, height, f"{where}, hand {h}", 0.0)
         side = _side(hand.label, hand.world, hand.normalised or hand.world is not None)
         out.append(HandLocation(source, box, side, np.where(visible[:, None], uv, np.nan)))
     return out

@@ -145,6 +145,25 @@ def test_plain_pixel_keypoints_with_missing_ones_and_a_side(ckpt, tmp_path):
     np.testing.assert_allclose(hand["hand_box"], np.concatenate([uv[:20].min(0), uv[:20].max(0)]), atol=0.01)
 
 
+def test_keypoints_beyond_the_image_edge_are_a_hand_at_the_edge(ckpt, tmp_path, capsys):
+    """MediaPipe places the keypoints of a hand cut by the image's edge beyond it (a real case: 58 % of the box
+    below a 512 px high photo): the crop is made (black outside); keypoints all outside are an error."""
+    from PIL import Image
+
+    photo = tmp_path / "edge.png"
+    Image.new("RGB", (100, 100), "grey").save(photo)
+    uv = np.random.default_rng(2).uniform([30, 80], [60, 130], (21, 2))
+    (tmp_path / "kp.json").write_text(json.dumps({"edge.png": uv.tolist()}))
+    (hand,) = predict(ckpt, tmp_path, [photo], "--keypoints", tmp_path / "kp.json")["predictions"]
+    assert hand["crop_box"][3] > 100
+    (tmp_path / "far.json").write_text(json.dumps({"edge.png": (uv + 200).tolist()}))
+    assert "lies outside the 100×100 image" in fails(
+        capsys, ckpt, tmp_path, [photo], "--keypoints", tmp_path / "far.json"
+    )
+    (tmp_path / "side.json").write_text(json.dumps({"edge.png": {"keypoints": uv.tolist(), "side": "up"}}))
+    assert "'left' or 'right'" in fails(capsys, ckpt, tmp_path, [photo], "--keypoints", tmp_path / "side.json")
+
+
 def test_entries_match_by_trailing_path_parts():
     mapping = {"raw/a/x.jpg": 1, "raw/b/x.jpg": 2, "raw/b/y.jpg": 3}
     assert entry_for(mapping, "photos/b/x.jpg", "f") == 2
