@@ -48,6 +48,7 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .checkpoints import model_from_checkpoint
+    from .data.registry import available_readers
     from .datasets import build_dataset, dataset_from_spec
     from .evaluation import coverage_note, evaluate_dataset, scores_table
     from .runtime import setup_runtime
@@ -63,7 +64,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     # the crop geometry of the run's data read from disk (the validation set's, else the training set's)
     like = next((d for d in (config.data.val, config.data.train) if d.kind not in ("synthetic", "mix")), None)
     for spec, pairs in args.data or []:
-        section = dataset_from_spec(spec, _key_values(pairs), like=like, **picked)
+        try:
+            section = dataset_from_spec(spec, _key_values(pairs), like=like, **picked)
+        except DatasetError as exc:
+            raise DatasetError(f"--data {exc}") from None  # the message starts with the spec
         name = f"{section.kind}:{Path(section.path).name}"
         sets.append((name, {"data": spec, "kind": section.kind, "path": str(Path(section.path).resolve())}, section))
     results, rows = {}, []
@@ -72,8 +76,17 @@ def _evaluate(args: argparse.Namespace) -> int:
             data = build_dataset(section, size, cache)
             scores = evaluate_dataset(model, data, runtime, config.data.batch_size)
         except DatasetError as exc:
-            raise DatasetError(f"--data {info['data']}: {exc}" if args.data else str(exc)) from None
-        name = name if name not in results else f"{name} ({len(results) + 1})"
+            if not args.data:
+                raise
+            guessed = section.kind == "folder" and not info["data"].lower().startswith("folder:")
+            kinds = ", ".join(available_readers())
+            hint = (
+                f" (a bare PATH is read as a folder dataset; give KIND:PATH for another kind: {kinds})"
+                if guessed
+                else ""
+            )
+            raise DatasetError(f"--data {info['data']}: {exc}{hint}") from None
+        name = name if name not in results else f"{name}#{len(results) + 1}"  # one row per set
         results[name] = scores
         n, n3 = int(scores["n"]), int(scores["n_3d"])
         clean = {k: (None if np.isnan(v) else v) for k, v in scores.items() if k not in ("n", "n_3d")}

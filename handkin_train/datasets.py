@@ -20,7 +20,6 @@ from .data.prepare import MANIFEST, cache_name, prepare_dataset
 from .data.registry import available_readers
 from .data.synthetic import SyntheticConfig, SyntheticHands
 from .errors import DatasetError
-from .schema import describe
 
 
 def build_dataset(config: DatasetConfig, image_size: int, cache: Path | None = None, progress: bool = False) -> Dataset:
@@ -156,7 +155,11 @@ def dataset_from_spec(
     try:
         return DatasetConfig.model_validate(fields)
     except ValidationError as exc:
-        raise DatasetError(f"{spec}: {describe(exc)}") from None
+        problems = [
+            (".".join(map(str, e["loc"])) + ": " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        ]
+        raise DatasetError(f"{spec}: {'; '.join(problems)}") from None
 
 
 __all__ = ["build_dataset", "dataset_from_spec"]
