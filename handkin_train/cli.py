@@ -48,36 +48,75 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .checkpoints import model_from_checkpoint
-    from .datasets import build_dataset
-    from .evaluation import evaluate_model
-    from .loader import EpochSampler, make_loader
+    from .data.registry import available_readers
+    from .datasets import build_dataset, dataset_from_spec
+    from .evaluation import coverage_note, evaluate_dataset, scores_table
     from .runtime import setup_runtime
 
     model, config = model_from_checkpoint(args.checkpoint)
     runtime = setup_runtime(config.runtime.model_copy(update={"device": args.device}))
     model = model.to(runtime.device)
-    val = config.data.val
-    if args.size is not None or args.seed is not None:
-        val = val.model_copy(update={k: v for k, v in (("size", args.size), ("seed", args.seed)) if v is not None})
-    data = build_dataset(val, config.model.image_size, config.data.cache)
-    loader = make_loader(
-        data, EpochSampler(len(data), 0, 0, 1, shuffle=False), config.data.batch_size, 0, runtime.device, False
-    )
-    scores = evaluate_model(model, loader, runtime)
-    n, n3 = int(scores.pop("n")), int(scores.pop("n_3d"))
-    if n3 == 0:
-        note = f"none of the {n} hands has 3D labels: the 3D scores (and uv_px) are not defined (NaN)"
-    elif n3 < n:
-        note = f"3D scores (and uv_px) over the {n3} of {n} hands with 3D labels; uv_px_all over all with 2D labels"
-    else:
-        note = f"{n} hands, all with 3D labels"
-    print(f"{note}\n")
-    for k, v in scores.items():
-        print(f"{k:<16} {v:10.3f}" + ("  (mm)" if k.endswith("_mm") else "  (px)" if "px" in k else ""))
+    size, cache = config.model.image_size, config.data.cache if args.cache is None else args.cache
+    picked = {k: v for k, v in (("size", args.size), ("seed", args.seed)) if v is not None}
+    sets = []  # (name, description for the JSON, dataset section)
+    if not args.data:
+        sets.append(("val", {"data": "val", "kind": config.data.val.kind}, config.data.val.model_copy(update=picked)))
+    # the crop geometry of the run's data read from disk (the validation set's, else the training set's)
+    like = next((d for d in (config.data.val, config.data.train) if d.kind not in ("synthetic", "mix")), None)
+    for spec, pairs in args.data or []:
+        try:
+            section = dataset_from_spec(spec, _key_values(pairs), like=like, **picked)
+        except DatasetError as exc:
+            raise DatasetError(f"--data {exc}") from None  # the message starts with the spec
+        name = f"{section.kind}:{Path(section.path).name}"
+        sets.append((name, {"data": spec, "kind": section.kind, "path": str(Path(section.path).resolve())}, section))
+    results, rows = {}, []
+    for name, info, section in sets:
+        try:
+            data = build_dataset(section, size, cache)
+            scores = evaluate_dataset(model, data, runtime, config.data.batch_size)
+        except DatasetError as exc:
+            if not args.data:
+                raise
+            guessed = section.kind == "folder" and not info["data"].lower().startswith("folder:")
+            kinds = ", ".join(available_readers())
+            hint = (
+                f" (a bare PATH is read as a folder dataset; give KIND:PATH for another kind: {kinds})"
+                if guessed
+                else ""
+            )
+            raise DatasetError(f"--data {info['data']}: {exc}{hint}") from None
+        name = name if name not in results else f"{name}#{len(results) + 1}"  # one row per set
+        results[name] = scores
+        n, n3 = int(scores["n"]), int(scores["n_3d"])
+        clean = {k: (None if np.isnan(v) else v) for k, v in scores.items() if k not in ("n", "n_3d")}
+        rows.append({**info, "name": name, **clean, "n": n, "n_3d": n3, "note": coverage_note(n, n3)})
+    print(scores_table(results, markdown=args.markdown))
+    print()
+    for row in rows:
+        print(f"{row['name']}: {row['note']}")
+    print("(_mm: millimetres, px: crop pixels, auc: area under the PCK curve over 0-50 mm)")
     if args.output is not None:
-        clean = {k: (None if np.isnan(v) else v) for k, v in scores.items()}  # JSON has no NaN
-        _write_json(args.output, {**clean, "n": n, "n_3d": n3, "note": note})
+        # JSON has no NaN: undefined scores are null; one set's scores also at the top level (as before --data)
+        _write_json(
+            args.output, {**(rows[0] if len(rows) == 1 else {}), "checkpoint": str(args.checkpoint), "sets": rows}
+        )
     return 0
+
+
+class _DataSets(argparse.Action):
+    """``--data SPEC`` and ``--option KEY=VALUE`` in command-line order, into ``args.data`` = [(SPEC, [KEY=VALUE,
+    …])]: each ``--option`` belongs to the ``--data`` before it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        sets = list(namespace.data or [])
+        if self.dest == "data":
+            sets.append((values, []))
+        elif not sets:
+            parser.error(f"{option_string} {values}: give it after the --data it is an option of")
+        else:
+            sets[-1] = (sets[-1][0], [*sets[-1][1], values])
+        namespace.data = sets
 
 
 def _write_json(path: Path, data) -> None:
@@ -238,16 +277,37 @@ def parser() -> argparse.ArgumentParser:
     fit.set_defaults(run=_fit)
     ev = sub.add_parser(
         "evaluate",
-        help="the paper's scores of a checkpoint on its validation set",
+        help="the paper's scores of a checkpoint on its validation set or on any dataset (--data)",
         description="The paper's scores (2D px, depth, 3D EPE and AUC unaligned / root-relative / Procrustes-"
-        "aligned) of CHECKPOINT on its run's validation set. 3D scores cover the hands with 3D labels only; "
-        "without any they are NaN (null in the JSON).",
+        "aligned) of CHECKPOINT on its run's validation set, or on each --data set (one table row per set), "
+        "cropped as the run's data at the checkpoint's image size. 3D scores cover the hands with 3D labels only; "
+        "without any they are n/a (null in the JSON).",
     )
     ev.add_argument("checkpoint", type=Path)
-    ev.add_argument("--size", type=int, help="number of validation hands (default: the run's)")
-    ev.add_argument("--seed", type=int, help="validation seed (default: the run's)")
+    from .data.registry import available_readers
+
+    ev.add_argument(
+        "--data",
+        action=_DataSets,
+        metavar="[KIND:]PATH",
+        help="evaluate on this dataset instead (repeatable): KIND:PATH for a registered reader ("
+        + ", ".join(available_readers())
+        + ") or prepared:CACHE; a bare PATH is a prepared cache (a folder with manifest.json) or a folder dataset",
+    )
+    ev.add_argument(
+        "--option",
+        action=_DataSets,
+        metavar="KEY=VALUE",
+        help="an option of the reader of the --data before it, e.g. --data rhd:PATH --option hands=both (repeatable)",
+    )
+    ev.add_argument("--size", type=int, help="number of hands (default: the run's validation size; for --data: all)")
+    ev.add_argument("--seed", type=int, help="validation seed; with --size on --data, the seed of the random subset")
+    ev.add_argument(
+        "--cache", type=Path, help="keep the crops of datasets read from disk here (default: the run's data.cache)"
+    )
+    ev.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     ev.add_argument("--device", default="cpu")
-    ev.add_argument("-o", "--output", type=Path, help="also write the metrics as JSON")
+    ev.add_argument("-o", "--output", type=Path, help="also write the scores as JSON")
     ev.set_defaults(run=_evaluate)
     pr = sub.add_parser(
         "predict",

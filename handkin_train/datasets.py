@@ -4,16 +4,22 @@ then the rows selected (``subset``, ``size``) and the weak labels marked."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 from torch.utils.data import Dataset
 
 from .config import DatasetConfig
 from .data.cache import PreparedHands
 from .data.mix import MixedHands, apply_weak
-from .data.prepare import cache_name, prepare_dataset
+from .data.prepare import MANIFEST, cache_name, prepare_dataset
+from .data.registry import available_readers
 from .data.synthetic import SyntheticConfig, SyntheticHands
+from .errors import DatasetError
 
 
 def build_dataset(config: DatasetConfig, image_size: int, cache: Path | None = None, progress: bool = False) -> Dataset:
@@ -108,4 +114,52 @@ def _select_rows(group: np.ndarray, config: DatasetConfig) -> np.ndarray:
     return rows
 
 
-__all__ = ["build_dataset"]
+def dataset_from_spec(
+    spec: str,
+    options: Mapping[str, Any] | None = None,
+    *,
+    like: DatasetConfig | None = None,
+    size: int | None = None,
+    seed: int | None = None,
+) -> DatasetConfig:
+    """The dataset section a ``handkin-train evaluate --data`` argument names (build it with :func:`build_dataset`):
+
+    * ``KIND:PATH`` — a registered reader (``rhd:…/test_rhd.json``, ``interhand:…_data.json``, ``folder:DIR`` …)
+      with its ``options`` (strings are converted by the reader's options model), or ``prepared:CACHE``;
+    * ``PATH`` — a prepared cache (a folder with ``manifest.json``) or else a folder-format dataset.
+
+    ``like``: the section whose crop geometry (``pad``, ``context``) is used — the run's validation set, so the
+    crops match those the model was validated on. ``size`` / ``seed``: a seeded random subset of ``size`` hands.
+    An unknown kind, a missing path or a bad option is a :class:`DatasetError` naming ``spec``.
+    """
+    spec = str(spec)
+    kinds = [*available_readers(), "prepared"]
+    prefix, sep, rest = spec.partition(":")
+    if sep and prefix.lower() in kinds:
+        kind, path = prefix.lower(), Path(rest)
+    elif sep and re.fullmatch(r"[A-Za-z][\w-]+", prefix) and not Path(spec).exists():
+        raise DatasetError(
+            f"{spec}: unknown dataset kind {prefix!r}; give KIND:PATH with KIND one of {', '.join(kinds)}, or the "
+            "PATH of a prepared cache or a folder dataset."
+        )
+    else:
+        kind, path = None, Path(spec)
+    if not str(path) or not path.exists():
+        raise DatasetError(f"{spec}: {path} does not exist (give the dataset's folder or annotation file).")
+    if kind is None:
+        kind = "prepared" if (path / MANIFEST).is_file() else "folder"
+    fields: dict[str, Any] = {"kind": kind, "path": path, **(options or {})}
+    if like is not None and like.kind not in ("synthetic", "mix"):
+        fields.update(pad=like.pad, context=like.context)
+    fields.update({k: v for k, v in (("size", size), ("seed", seed)) if v is not None})
+    try:
+        return DatasetConfig.model_validate(fields)
+    except ValidationError as exc:
+        problems = [
+            (".".join(map(str, e["loc"])) + ": " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        ]
+        raise DatasetError(f"{spec}: {'; '.join(problems)}") from None
+
+
+__all__ = ["build_dataset", "dataset_from_spec"]

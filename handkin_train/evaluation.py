@@ -1,19 +1,22 @@
 """Evaluation: the paper's scores of predicted hands (:func:`paper_scores`) and of a model on a loader
-(:func:`evaluate_model`, the trainer's validation and ``handkin-train evaluate``)."""
+(:func:`evaluate_model`, the trainer's validation; :func:`evaluate_dataset` and :func:`scores_table` for
+``handkin-train evaluate``)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from handkin import metrics
+from handkin.tables import format_table
 
 from .errors import DatasetError
-from .loader import to_device
+from .loader import EpochSampler, make_loader, to_device
 from .runtime import Runtime
 
 
@@ -127,4 +130,42 @@ def evaluate_model(
     return {k: scores[k] for k in SCORE_ORDER}
 
 
-__all__ = ["SCORES_3D", "SCORE_ORDER", "evaluate_model", "paper_scores"]
+def evaluate_dataset(
+    model: nn.Module, data: Dataset, runtime: Runtime, batch_size: int, channels_last: bool = False
+) -> dict[str, float]:
+    """:func:`evaluate_model` over every hand of ``data`` in order, in batches of ``batch_size`` (this process
+    only, no loader workers) — ``handkin-train evaluate``'s path, as the trainer's validation loader."""
+    loader = make_loader(data, EpochSampler(len(data), 0, 0, 1, shuffle=False), batch_size, 0, runtime.device, False)
+    return evaluate_model(model, loader, runtime, channels_last)
+
+
+def coverage_note(n: int, n_3d: int) -> str:
+    """Which hands :func:`evaluate_model`'s scores cover, in words (``n`` hands, ``n_3d`` with 3D labels)."""
+    if n_3d == 0:
+        return f"none of the {n} hands has 3D labels: the 3D scores (and uv_px) are not defined (n/a, NaN)"
+    if n_3d < n:
+        return f"3D scores (and uv_px) over the {n_3d} of {n} hands with 3D labels; uv_px_all over all with 2D labels"
+    return f"{n} hands, all with 3D labels"
+
+
+def scores_table(results: Mapping[str, Mapping[str, float]], markdown: bool = False, digits: int = 3) -> str:
+    """:func:`evaluate_model` results (``{set name: scores}``) as a table (:func:`handkin.tables.format_table`),
+    one row per set: ``data``, ``n``, ``n_3d``, then the scores of :data:`SCORE_ORDER` rounded to ``digits``
+    (``_mm`` in mm, ``px`` in pixels, ``auc`` over 0–50 mm); an undefined (NaN) score reads ``n/a``."""
+    keys = [k for k in SCORE_ORDER if k not in ("n", "n_3d")]
+    rows = [
+        [name, int(s["n"]), int(s["n_3d"]), *("n/a" if math.isnan(s[k]) else f"{s[k]:.{digits}f}" for k in keys)]
+        for name, s in results.items()
+    ]
+    return format_table(["data", "n", "n_3d", *keys], rows, markdown)
+
+
+__all__ = [
+    "SCORES_3D",
+    "SCORE_ORDER",
+    "coverage_note",
+    "evaluate_dataset",
+    "evaluate_model",
+    "paper_scores",
+    "scores_table",
+]
