@@ -100,9 +100,13 @@ def rate(fn, images_per_call: int, seconds: float) -> tuple[float, float]:
     return n / wall, cpu / n * 1e3
 
 
-def loader_rate(data, batch: int, workers: int, seconds: float) -> tuple[float, float]:
+def loader_rate(
+    data, batch: int, workers: int, seconds: float, device: torch.device | None = None, finish=None
+) -> tuple[float, float]:
     """(images/s, CPU ms per image of this process and its worker processes) through the trainer's loader
-    (``make_loader``: workers persist across epochs), whole epochs until ``seconds`` have passed.
+    (``make_loader``: workers persist across epochs, pinned memory when ``device`` is CUDA), whole epochs until
+    ``seconds`` have passed. ``finish(batch)``, when given, is applied to every batch as part of the
+    measurement (e.g. the trainer's ``to_device`` and the device warp).
 
     The cache's rows are repeated into an epoch of at least 64 batches, as in real training (FreiHAND: 500
     batches of 256). The loader is built once and iterated once per epoch (``sampler.set_epoch``), as the
@@ -113,11 +117,13 @@ def loader_rate(data, batch: int, workers: int, seconds: float) -> tuple[float, 
     sampler = EpochSampler(len(data), seed=0, rank=0, world_size=1)
     n, t0, epoch = 0, time.perf_counter(), 0
     cpu0 = _cpu_seconds()
-    loader = make_loader(data, sampler, batch, workers, torch.device("cpu"), drop_last=True)
+    loader = make_loader(data, sampler, batch, workers, device or torch.device("cpu"), drop_last=True)
     while True:
         sampler.set_epoch(epoch)
         for b in loader:
             n += b["image"].shape[0]
+            if finish is not None:
+                finish(b)
         epoch += 1
         if time.perf_counter() - t0 >= seconds:
             wall = time.perf_counter() - t0

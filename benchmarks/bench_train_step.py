@@ -30,37 +30,62 @@ def fake_batch(n: int, size: int, device: torch.device) -> dict[str, torch.Tenso
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def images_per_second(backbone: str, n: int, device: torch.device, steps: int) -> float:
-    model = HandPoseNet(ModelConfig(backbone=backbone)).to(device).to(memory_format=torch.channels_last)
-    objective = Objective(LossConfig()).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=5e-3, momentum=0.9)
-    amp = None
+def default_amp(device: torch.device) -> torch.dtype | None:
+    """The trainer's ``precision: auto``: bf16 on GPUs that support it, else fp16 (with a scaler); none on the CPU."""
     if device.type == "cuda":
-        amp = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return None
+
+
+def train_step_rate(
+    backbone: str,
+    n: int,
+    device: torch.device,
+    steps: int,
+    size: int = 128,
+    amp: torch.dtype | None = None,
+    channels_last: bool = True,
+    compile: bool = False,
+) -> tuple[float, float]:
+    """(images/s, seconds of the first step) of forward + Eq. 10 loss + backward + SGD step on ``n`` crops of
+    ``size`` px: the median of ``steps`` timed steps after the first (which includes ``torch.compile``'s
+    compilation when ``compile``). ``amp``: autocast dtype (``None``: fp32; fp16 also scales the loss)."""
+    model = HandPoseNet(ModelConfig(backbone=backbone, image_size=size)).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    objective = Objective(LossConfig(), image_size=size).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=5e-3, momentum=0.9)
+    net, loss_fn = (torch.compile(model), torch.compile(objective)) if compile else (model, objective)
     scaler = torch.amp.GradScaler(device.type, enabled=amp == torch.float16)
-    batch = fake_batch(n, 128, device)
-    batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
+    batch = fake_batch(n, size, device)
+    if channels_last:
+        batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
 
     def step() -> None:
         with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-            pred = model(batch["image"], batch["K"])
-        loss = objective(pred, batch).total
+            pred = net(batch["image"], batch["K"])
+        loss = loss_fn(pred, batch).total
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
 
-    step()  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    step()  # warm-up (and compilation)
+    first = time.perf_counter() - t0
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
         step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
-    return n / sorted(times)[len(times) // 2]
+    return n / sorted(times)[len(times) // 2], first
+
+
+def images_per_second(backbone: str, n: int, device: torch.device, steps: int) -> float:
+    """Images/s at 128 px, channels_last, the default mixed precision of ``device`` (:func:`default_amp`)."""
+    return train_step_rate(backbone, n, device, steps, amp=default_amp(device))[0]
 
 
 def main() -> None:
