@@ -93,7 +93,7 @@ def test_without_cuda_it_exits_0_and_says_so(smoke, capsys):
     assert "no CUDA GPU" in capsys.readouterr().out
 
 
-def test_loss_falls_compares_the_first_and_last_tenth(smoke):
+def test_loss_falls_compares_the_first_and_last_quarter(smoke):
     assert smoke.loss_falls([5.0] * 10 + [1.0] * 10)[2]
     assert not smoke.loss_falls([5.0] * 10 + [4.5] * 10)[2]
     assert not smoke.loss_falls([5.0, 1.0])[2]  # too few steps to tell
