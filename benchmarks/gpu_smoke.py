@@ -460,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     if device.type not in ("cuda", "cpu"):
         parser.error(f"--device must be cuda, cuda:N or cpu, not {args.device!r}")
     if device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device() if device.index is None else device.index)
         torch.cuda.set_device(device)
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
