@@ -76,6 +76,8 @@ def setup_runtime(config: RuntimeConfig) -> Runtime:
             )
         if world_size > 1:
             device = torch.device("cuda", local_rank)
+        elif device.index is None:  # (torch.cuda.set_device wants an index)
+            device = torch.device("cuda", torch.cuda.current_device())
         count = torch.cuda.device_count()
         if (device.index or 0) >= count:
             raise DeviceError(

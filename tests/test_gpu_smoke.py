@@ -93,7 +93,25 @@ def test_without_cuda_it_exits_0_and_says_so(smoke, capsys):
     assert "no CUDA GPU" in capsys.readouterr().out
 
 
-def test_loss_falls_compares_the_first_and_last_tenth(smoke):
+def test_loss_falls_compares_the_first_and_last_quarter(smoke):
     assert smoke.loss_falls([5.0] * 10 + [1.0] * 10)[2]
     assert not smoke.loss_falls([5.0] * 10 + [4.5] * 10)[2]
     assert not smoke.loss_falls([5.0, 1.0])[2]  # too few steps to tell
+
+
+def test_setup_runtime_accepts_cuda_without_an_index(monkeypatch):
+    """``runtime.device: cuda`` (or ``auto``) on one GPU: torch.cuda.set_device(torch.device("cuda")) raises
+    ValueError (it wants an index), so training on a GPU could not start. Checked here with CUDA faked."""
+    from handkin_train.config import RuntimeConfig
+    from handkin_train.runtime import setup_runtime
+
+    chosen = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch._C, "_cuda_setDevice", chosen.append, raising=False)
+    for device in ("cuda", "auto", "cuda:0"):
+        runtime = setup_runtime(RuntimeConfig(device=device))
+        assert runtime.device == torch.device("cuda", 0) and runtime.amp_dtype == torch.bfloat16
+    assert chosen == [0, 0, 0]
