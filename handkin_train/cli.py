@@ -33,17 +33,40 @@ def _fit(args: argparse.Namespace) -> int:
         config = config.with_overrides(optim={"epochs": args.epochs})
     trainer = Trainer(config)
     result = trainer.fit(resume=not args.restart, max_steps=args.max_steps, resume_anyway=args.resume_anyway)
-    if trainer.runtime.is_main and not result.losses and result.epoch >= config.optim.epochs:
+    if not trainer.runtime.is_main:
+        return 0
+    scores = _versus_baseline(result.scores)
+    if not result.losses and result.epoch >= config.optim.epochs:
         print(
-            f"nothing to train: the run in {trainer.out} has finished its {result.epoch} epochs (raise --epochs to "
-            f"continue it); best validation EPE {result.best_metric:.2f} mm; checkpoint {result.checkpoint}"
+            f"already trained: the run in {trainer.out} has finished its {result.epoch} epochs (train on with "
+            f"--epochs N, N > {result.epoch}; start afresh with --restart); best validation EPE "
+            f"{result.best_metric:.2f} mm{scores}; checkpoint {result.checkpoint}"
         )
-    elif trainer.runtime.is_main:
+    else:
+        loss = f"last loss {result.last_loss:.4g}" if result.losses else "no step taken"
         print(
-            f"epoch {result.epoch}, step {result.step}, last loss {result.last_loss:.4g}, "
-            f"best validation EPE {result.best_metric:.2f} mm; checkpoint {result.checkpoint}"
+            f"epoch {result.epoch}, step {result.step}, {loss}, best validation EPE {result.best_metric:.2f} mm"
+            f"{scores}; checkpoint {result.checkpoint}"
         )
     return 0
+
+
+def _versus_baseline(scores: dict[str, float] | None) -> str:
+    """``"; last validation: root-relative EPE 41.2 mm, mean-pose baseline 98.7 mm (0.42×)"`` (empty without scores)."""
+    if not scores or "baseline_epe_root_mm" not in scores:
+        return ""
+    epe, base = scores["epe_root_mm"], scores["baseline_epe_root_mm"]
+    ratio = f" ({epe / base:.2f}×)" if base > 0 else ""
+    return f"; last validation: root-relative EPE {epe:.2f} mm, mean-pose baseline {base:.2f} mm{ratio}"
+
+
+def _checkpoint_mean_pose(path: Path) -> np.ndarray | None:
+    """The mean root-relative training pose ``(21, 3)`` a checkpoint keeps for the baseline (``None``: none kept)."""
+    from .checkpoints import load_checkpoint
+
+    state = load_checkpoint(path)
+    count = int(state.get("pose_count", 0))
+    return state["pose_sum"].double().numpy().reshape(21, 3) / count if count else None
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -70,11 +93,12 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise DatasetError(f"--data {exc}") from None  # the message starts with the spec
         name = f"{section.kind}:{Path(section.path).name}"
         sets.append((name, {"data": spec, "kind": section.kind, "path": str(Path(section.path).resolve())}, section))
+    mean_pose = _checkpoint_mean_pose(args.checkpoint)  # the baseline beside the scores (when the run kept it)
     results, rows = {}, []
     for name, info, section in sets:
         try:
             data = build_dataset(section, size, cache)
-            scores = evaluate_dataset(model, data, runtime, config.data.batch_size)
+            scores = evaluate_dataset(model, data, runtime, config.data.batch_size, mean_pose=mean_pose)
         except DatasetError as exc:
             if not args.data:
                 raise

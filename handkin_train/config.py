@@ -76,6 +76,10 @@ class DatasetConfig(Section):
     """Crop side = the hand box's larger side × ``pad`` (1.4: the hand fills about 70 % of the crop)."""
     context: float = Field(1.25, ge=1.0, le=3.0)
     """The prepared crops keep this much more around the crop, for rotations and zooming out."""
+    synthetic: dict[str, Any] = {}
+    """synthetic: fields of :class:`~handkin_train.data.synthetic.SyntheticConfig` to narrow or widen what is
+    random about the rendered hands (e.g. ``{tilt_deg: 30, fill: [0.7, 0.9]}``); its ``image_size`` is
+    ``model.image_size``."""
     parts: list[DatasetConfig] = []
     """mix: the datasets mixed."""
     ratios: list[float] | None = None
@@ -134,6 +138,17 @@ class DatasetConfig(Section):
             raise ValueError("parts and ratios belong to kind 'mix'.")
         if self.kind == "synthetic" and self.augment_config.enabled:
             raise ValueError("synthetic hands are rendered with random poses and cameras already: no augment.")
+        if self.synthetic and self.kind != "synthetic":
+            raise ValueError("synthetic (the rendering options) applies to kind 'synthetic' only.")
+        if self.synthetic:
+            from .data.synthetic import SyntheticConfig
+
+            if "image_size" in self.synthetic:
+                raise ValueError("synthetic.image_size is model.image_size: set that instead.")
+            try:
+                SyntheticConfig(image_size=128, **self.synthetic)
+            except ValidationError as exc:
+                raise ValueError(describe(exc, "synthetic")) from None
         if self.kind == "synthetic" and self.subset != (0.0, 1.0):
             raise ValueError("subset applies to datasets read from disk; give synthetic hands a size instead.")
         if sum(x is not None for x in (self.weak_count, self.labelled_3d)) + (self.weak_fraction > 0) > 1:
@@ -198,6 +213,8 @@ class LossConfig(Section):
 class OptimConfig(Section):
     """SGD with step decay: lr 5e-3, ×0.1 every 30 epochs, 70 epochs (paper §4)."""
 
+    optimizer: Literal["sgd", "adam"] = "sgd"
+    """``sgd`` (with ``momentum``; the paper's) or ``adam`` (``momentum`` unused; learns faster in short runs)."""
     lr: float = Field(5e-3, gt=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)

@@ -57,20 +57,31 @@ def _synthetic_dataset(config: DatasetConfig, image_size: int, cache: Path | Non
     size = config.synthetic_size
     path = None
     if cache is not None:
-        name = f"synthetic_{image_size}px_{size}_seed{config.seed}_weak{config.weak_fraction:g}.npz"
+        name = f"synthetic_{image_size}px_{size}_seed{config.seed}_weak{config.weak_fraction:g}{_options_key(config)}.npz"
         path = Path(cache) / name
         if path.exists():
             return SyntheticHands.load(path)
     data = SyntheticHands(
         size,
         seed=config.seed,
-        config=SyntheticConfig(image_size=image_size),
+        config=SyntheticConfig(image_size=image_size, **config.synthetic),
         weak_fraction=config.weak_fraction,
         progress=progress,
     )
     if path is not None:
         data.save(path)
     return data
+
+
+def _options_key(config: DatasetConfig) -> str:
+    """``""`` for the default rendering, else ``_`` + a short hash of ``config.synthetic`` (the cache file's name)."""
+    if not config.synthetic:
+        return ""
+    import hashlib
+    import json
+
+    text = json.dumps(config.synthetic, sort_keys=True, default=str)
+    return "_" + hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _prepared_dataset(config: DatasetConfig, image_size: int, cache: Path | None, progress: bool):

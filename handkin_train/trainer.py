@@ -12,29 +12,35 @@
 * **Safety.** A non-finite loss or gradient stops the run with :class:`~handkin_train.errors.TrainingDiverged`
   before anything is saved, so the last good checkpoint stays intact.
 * **Logs.** TensorBoard scalars (every loss term, learning rate, validation metrics) in ``output.dir/tb``,
-  a progress bar on rank 0.
+  a progress bar on rank 0, and one row per epoch printed by rank 0 (:data:`EPOCH_COLUMNS`): the epoch's mean
+  loss terms, the validation scores beside the mean-pose baseline
+  (:func:`~handkin_train.evaluation.mean_pose_baseline`, from the mean of the 3D-labelled training batches
+  seen so far, kept in the checkpoint), and the training speed.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from handkin.files import atomic_write
 from handkin.progress import progress
+from handkin.tables import format_table
 
 from .checkpoints import CHECKPOINT_VERSION, atomic_save, load_checkpoint, run_changes
 from .config import TrainConfig
 from .datasets import build_dataset
 from .errors import CheckpointError, ConfigError, TrainingDiverged
-from .evaluation import evaluate_model
+from .evaluation import evaluate_model, root_relative_ref
 from .loader import EpochSampler, check_shards, make_loader, to_device
 from .model import HandPoseNet
 from .objective import LossBreakdown, Objective
@@ -52,10 +58,58 @@ class FitResult:
     best_metric: float
     """Best validation 3D EPE (mm) so far."""
     checkpoint: Path | None
+    scores: dict[str, float] | None = None
+    """The last validation's scores (:func:`~handkin_train.evaluation.evaluate_model`, with
+    ``baseline_epe_root_mm``), also when this call trained nothing (read from the checkpoint)."""
 
     @property
     def last_loss(self) -> float:
         return self.losses[-1] if self.losses else math.nan
+
+
+#: The columns of the per-epoch table :meth:`Trainer.fit` prints: the epoch's mean loss (``loss``: Eq. 10's
+#: weighted total; ``L_2D``, ``L_zrel``, ``L_Zroot`` its L1 terms; ``L_BMC``: the three BMC terms, unweighted),
+#: the validation's root-relative 3D EPE and the mean-pose baseline's (mm), its unaligned 3D EPE (mm), the
+#: network's 2D error (px), the Z_root error (mm), and optimiser steps per second in the epoch.
+EPOCH_COLUMNS = (
+    "epoch",
+    "loss",
+    "L_2D",
+    "L_zrel",
+    "L_Zroot",
+    "L_BMC",
+    "EPE_root_mm",
+    "baseline_mm",
+    "EPE_mm",
+    "2D_px",
+    "Z_root_mm",
+    "steps/s",
+)
+
+
+def _epoch_row(epoch: str, means: dict[str, float], scores: dict[str, float], steps_per_s: float) -> list[str]:
+    """One row of the per-epoch table, each cell right-aligned to its column's header width (rows printed one
+    at a time stay aligned)."""
+    bmc = means.get("bone_length", math.nan) + means.get("root_bone", math.nan) + means.get("angle", math.nan)
+    values = [
+        means.get("total", math.nan),
+        means.get("uv", math.nan),
+        means.get("z_rel", math.nan),
+        means.get("z_root", math.nan),
+        bmc,
+        scores.get("epe_root_mm", math.nan),
+        scores.get("baseline_epe_root_mm", math.nan),
+        scores.get("epe_mm", math.nan),
+        scores.get("uv_px_all", math.nan),
+        scores.get("z_root_mm", math.nan),
+        steps_per_s,
+    ]
+    cells = [epoch] + [f"{v:.4g}" if i < 5 else f"{v:.1f}" if i < 10 else f"{v:.2f}" for i, v in enumerate(values)]
+    return [c.rjust(max(len(h), 7)) for c, h in zip(cells, EPOCH_COLUMNS, strict=True)]
+
+
+def _epoch_header() -> list[str]:
+    return [h.rjust(max(len(h), 7)) for h in EPOCH_COLUMNS]
 
 
 class Trainer:
@@ -76,9 +130,13 @@ class Trainer:
         if c.runtime.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.objective = Objective(c.loss, image_size=c.model.image_size).to(rt.device)
-        self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=c.optim.lr, momentum=c.optim.momentum, weight_decay=c.optim.weight_decay
-        )
+        o = c.optim
+        if o.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+        else:
+            self.optimizer = torch.optim.SGD(
+                self.model.parameters(), lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay
+            )
         self.scheduler = torch.optim.lr_scheduler.StepLR(self.optimizer, c.optim.step_epochs, c.optim.gamma)
         self.scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.use_scaler)
         self.net: nn.Module = self.model
@@ -92,6 +150,8 @@ class Trainer:
         self.sampler = EpochSampler(len(self.train_set), c.runtime.seed, rt.rank, rt.world_size)
         self.epoch, self.step, self.step_in_epoch = 0, 0, 0
         self.best_metric = math.inf
+        self.pose_sum, self.pose_count = np.zeros((21, 3)), 0  # root-relative training poses (ref lengths) seen
+        self.last_scores: dict[str, float] = {}
         self.writer = None
         self._loaders: dict[str, DataLoader] = {}
 
@@ -111,6 +171,9 @@ class Trainer:
             "step": self.step,
             "step_in_epoch": self.step_in_epoch,
             "best_metric": self.best_metric,
+            "pose_sum": torch.from_numpy(self.pose_sum),
+            "pose_count": self.pose_count,
+            "scores": dict(self.last_scores),
             "rng": rng_state(),
         }
 
@@ -130,6 +193,13 @@ class Trainer:
                 f"cannot resume from {path}: it holds another model ({'; '.join(changes.model)}), whose weights do "
                 "not fit this run's network. Start afresh with --restart (Trainer.fit(resume=False)), which "
                 f"overwrites {path.name}, or choose another output.dir."
+            )
+        kind = ((state.get("config") or {}).get("optim") or {}).get("optimizer", "sgd")
+        if kind != self.config.optim.optimizer:
+            raise CheckpointError(
+                f"cannot resume from {path}: it was trained with optim.optimizer {kind!r}, this run uses "
+                f"{self.config.optim.optimizer!r} (their states differ). Set optim.optimizer back to {kind!r}, or "
+                "start afresh with --restart or another output.dir."
             )
         epoch, in_epoch = state["epoch"], state["step_in_epoch"]
         if (changes.position or changes.optim) and not resume_anyway:
@@ -156,6 +226,10 @@ class Trainer:
             if state["scaler"]:  # (a run without the fp16 scaler saved none: this one starts afresh)
                 self.scaler.load_state_dict(state["scaler"])
             self.step, self.best_metric = state["step"], state["best_metric"]
+            if "pose_sum" in state:  # (not in checkpoints written before the mean-pose baseline)
+                self.pose_sum = state["pose_sum"].double().numpy().reshape(21, 3).copy()
+                self.pose_count = int(state["pose_count"])
+            self.last_scores = {k: float(v) for k, v in state.get("scores", {}).items()}
             set_rng_state(state["rng"])
         except (KeyError, RuntimeError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path} does not fit this run: {type(exc).__name__}: {exc}") from None
@@ -178,7 +252,9 @@ class Trainer:
         sched.base_lrs = [o.lr] * len(self.optimizer.param_groups)
         lr = o.lr * o.gamma ** (sched.last_epoch // o.step_epochs)
         for group in self.optimizer.param_groups:
-            group.update(lr=lr, initial_lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
+            group.update(lr=lr, initial_lr=o.lr, weight_decay=o.weight_decay)
+            if o.optimizer == "sgd":
+                group["momentum"] = o.momentum
         sched._last_lr = [lr] * len(self.optimizer.param_groups)
 
     # -- one step
@@ -229,8 +305,24 @@ class Trainer:
             )
         return self._loaders[name]
 
+    @property
+    def mean_pose(self) -> np.ndarray | None:
+        """The mean root-relative pose ``(21, 3)`` (reference lengths) of the 3D-labelled training samples this
+        run has trained on (rank 0's batches), ``None`` before any; the baseline of the validation."""
+        return self.pose_sum / self.pose_count if self.pose_count else None
+
+    def _count_pose(self, batch: dict[str, torch.Tensor]) -> None:
+        has_3d = batch["has_3d"].numpy().astype(bool)
+        if has_3d.any():
+            rel = root_relative_ref(batch["joints"].numpy()[has_3d], batch["scale"].numpy()[has_3d])
+            self.pose_sum += rel.sum(axis=0)
+            self.pose_count += int(has_3d.sum())
+
     def validate(self) -> dict[str, float]:
-        return evaluate_model(self.model, self._loader("val"), self.runtime, self.config.runtime.channels_last)
+        """:func:`~handkin_train.evaluation.evaluate_model` on the validation set, with the mean-pose baseline."""
+        return evaluate_model(
+            self.model, self._loader("val"), self.runtime, self.config.runtime.channels_last, mean_pose=self.mean_pose
+        )
 
     def fit(self, resume: bool = True, max_steps: int | None = None, resume_anyway: bool = False) -> FitResult:
         """Train until ``optim.epochs`` (or ``max_steps`` optimiser steps in this call, to stop early);
@@ -265,7 +357,9 @@ class Trainer:
             raise ConfigError(problem)
         losses: list[float] = []
         self.model.train()
+        header = True
         while self.epoch < c.optim.epochs:
+            sums, steps, start = dict.fromkeys(LossBreakdown._fields, 0.0), 0, time.perf_counter()
             # the epoch reaches the dataset with each batch (per-epoch augmentation draws; resumes replay them)
             self.sampler.set_epoch(self.epoch, skip=self.step_in_epoch * c.data.batch_size)
             bar = progress(
@@ -281,6 +375,10 @@ class Trainer:
                 terms = self.train_step(batch)
                 self.step += 1
                 self.step_in_epoch += 1
+                self._count_pose(batch)
+                for k, v in terms._asdict().items():
+                    sums[k] += v.item()
+                steps += 1
                 losses.append(terms.total.item())
                 if self.step % c.output.log_every == 0 or len(losses) == 1:
                     values = {k: v.item() for k, v in terms._asdict().items()}
@@ -292,13 +390,20 @@ class Trainer:
             bar.close()
             if stop:
                 self.save()
-                return FitResult(self.epoch, self.step, losses, self.best_metric, last if rt.is_main else None)
+                return self._result(losses, last)
+            speed = steps / max(time.perf_counter() - start, 1e-9)
             self.epoch += 1
             self.step_in_epoch = 0
             self.scheduler.step()
             if rt.is_main:
                 scores = self.validate()
+                self.last_scores = scores
                 self._log("val", scores)
+                row = _epoch_row(f"{self.epoch}/{c.optim.epochs}", {k: v / max(steps, 1) for k, v in sums.items()},
+                                 scores, speed)
+                lines = format_table(_epoch_header(), [row], markdown=False).splitlines()
+                print("\n".join(lines if header else lines[1:]), flush=True)
+                header = False
                 if scores["epe_mm"] < self.best_metric:
                     self.best_metric = scores["epe_mm"]
                     self.save("best.pt")
@@ -307,7 +412,12 @@ class Trainer:
                 torch.distributed.barrier()
         if self.writer is not None:
             self.writer.flush()
-        return FitResult(self.epoch, self.step, losses, self.best_metric, last if rt.is_main else None)
+        return self._result(losses, last)
+
+    def _result(self, losses: list[float], last: Path) -> FitResult:
+        main = self.runtime.is_main
+        scores = dict(self.last_scores) if self.last_scores else None
+        return FitResult(self.epoch, self.step, losses, self.best_metric, last if main else None, scores)
 
 
 __all__ = ["FitResult", "Trainer"]

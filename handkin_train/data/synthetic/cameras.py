@@ -22,13 +22,30 @@ def _random_rotations(n: int, rng: np.random.Generator) -> np.ndarray:
     return Rotation.from_quat(np.roll(draws, -1, axis=-1)).as_matrix()
 
 
+#: Hand frame → camera frame with the palm to the camera and the fingers up (thumb right), the orientation of
+#: the network's initial mean pose (:func:`handkin_train.model.mean_pose_bias`).
+_PALM_TO_CAMERA = np.diag([-1.0, -1.0, 1.0])
+
+
+def _tilted_rotations(n: int, rng: np.random.Generator, tilt_deg: float) -> np.ndarray:
+    """``(n, 3, 3)`` rotations: palm to the camera, tilted by an angle uniform in ``[0, tilt_deg]`` about a
+    uniformly random axis in the image plane, turned by a uniform angle about the camera axis."""
+    axis = rng.uniform(0.0, 2.0 * np.pi, n)
+    tilt = np.radians(rng.uniform(0.0, tilt_deg, n))
+    roll = rng.uniform(0.0, 2.0 * np.pi, n)
+    tilt_vec = np.stack([np.cos(axis), np.sin(axis), np.zeros(n)], axis=-1) * tilt[:, None]
+    roll_vec = np.stack([np.zeros(n), np.zeros(n), roll], axis=-1)
+    rot = Rotation.from_rotvec(roll_vec) * Rotation.from_rotvec(tilt_vec)
+    return rot.as_matrix() @ _PALM_TO_CAMERA
+
+
 def sample_cameras(
     joints: np.ndarray, rng: np.random.Generator, config: SyntheticConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """Place hands ``(n, 21, 3)`` mm in front of random crop cameras: ``(joints_cam (n, 21, 3) mm, K (n, 3, 3))``.
 
-    A uniformly random 3D rotation (Haar measure on SO(3), :meth:`scipy.spatial.transform.Rotation.random`)
-    about the hand's bounding-box centre, ``f`` uniform in ``config.focal_px`` (fx = fy, no skew), the
+    A uniformly random 3D rotation (Haar measure on SO(3), :meth:`scipy.spatial.transform.Rotation.random`;
+    or, with ``config.tilt_deg``, a tilted palm-to-camera view) about the hand's bounding-box centre, ``f`` uniform in ``config.focal_px`` (fx = fy, no skew), the
     principal point near the image centre, and a translation found by a few fixed-point steps so that the
     larger side of the joints' 2D bounding box is a ``config.fill`` share of the image and the box sits at a
     random place inside the image. Every joint ends up with ``Z >= config.min_depth_mm`` and its projection at
@@ -36,7 +53,7 @@ def sample_cameras(
     """
     joints = np.asarray(joints, dtype=np.float64)
     n, size = len(joints), config.image_size
-    rot = _random_rotations(n, rng)
+    rot = _random_rotations(n, rng) if config.tilt_deg is None else _tilted_rotations(n, rng, config.tilt_deg)
     centre = 0.5 * (joints.max(axis=1) + joints.min(axis=1))
     local = np.einsum("nij,nkj->nki", rot, joints - centre[:, None])
     f = uniform(rng, config.focal_px, n)

@@ -35,6 +35,10 @@ class SyntheticConfig(SamplingConfig):
     focal_px: Range = (150.0, 300.0)
     """Focal length of the crop camera, pixels (fx = fy). 150–300 px at 128 px is a 46°–24° field of view; when
     not given it scales with ``image_size`` (the same fields of view at every size)."""
+    tilt_deg: float | None = Field(None, gt=0.0, le=180.0)
+    """``None``: a uniformly random 3D orientation (Haar measure). A number: the palm faces the camera, fingers
+    up, tilted out of the image plane by an angle uniform in ``[0, tilt_deg]`` about a random in-plane axis,
+    then turned by a uniform angle about the camera axis — a narrower set of views for quick runs."""
     fill: Range = (0.5, 0.9)
     """Larger side of the joints' 2D bounding box as a fraction of the image side."""
     principal_jitter_px: float = Field(2.0, ge=0.0)
