@@ -31,6 +31,7 @@ from handkin_train.runtime import setup_runtime  # noqa: E402
 
 SCORE_KEYS = ("epe_mm", "auc", "epe_root_mm", "auc_root", "epe_aligned_mm", "auc_aligned", "z_mm", "z_rel_mm")
 SCORE_KEYS += ("z_root_mm", "uv_px", "uv_px_all")
+TABLE_KEYS = (*SCORE_KEYS, "baseline_epe_root_mm")  # the run's checkpoint keeps its mean pose: the baseline too
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,7 @@ def table_rows(out: str) -> dict[str, list[str]]:
     """The printed table's rows by set name (the cells after the name)."""
     lines = out.splitlines()
     head = lines[0].split()
-    assert head[:3] == ["data", "n", "n_3d"] and head[3:] == list(SCORE_KEYS)
+    assert head[:3] == ["data", "n", "n_3d"] and head[3:] == list(TABLE_KEYS)
     rows = {}
     for line in lines[1:]:
         if not line.strip():
@@ -66,7 +67,7 @@ def assert_table_is_json(out: str, sets: list[dict]) -> None:
     assert list(rows) == [s["name"] for s in sets]
     for s in sets:
         expected = [str(s["n"]), str(s["n_3d"])]
-        expected += ["n/a" if s[k] is None else f"{s[k]:.3f}" for k in SCORE_KEYS]
+        expected += ["n/a" if s[k] is None else f"{s[k]:.3f}" for k in TABLE_KEYS]
         assert rows[s["name"]] == expected
 
 
@@ -194,7 +195,7 @@ def test_a_set_without_3d_labels_reports_na(checkpoint, tmp_path, capsys):
     s = json.loads(out_json.read_text())
     assert s["n"] == 3 and s["n_3d"] == 0 and all(s[k] is None for k in SCORES_3D) and s["uv_px"] is None
     assert math.isfinite(s["uv_px_all"])
-    assert table_rows(out)["folder:flat"].count("n/a") == len(SCORES_3D) + 1
+    assert table_rows(out)["folder:flat"].count("n/a") == len(SCORES_3D) + 2  # + uv_px and the baseline
     assert "folder:flat: none of the 3 hands has 3D labels" in out
     assert_table_is_json(out, s["sets"])
 
