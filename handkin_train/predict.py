@@ -33,8 +33,9 @@ from handkin.anatomy import BONE_CHILD_INDEX, BONE_PARENT_INDEX, NUM_JOINTS, Bon
 from handkin.errors import FileFormatError, ShapeError
 
 from .data.crops import apply_affine, crop_geometry, hand_box, warp_image
+from .data.files import open_image
 from .data.records import bbox_from_uv
-from .errors import ConfigError, DatasetError
+from .errors import ConfigError
 
 SOURCES = ("bbox", "keypoints", "detector", "centre")
 """Where a crop's hand location came from."""
@@ -69,19 +70,6 @@ class HandCrop(NamedTuple):
 
 
 # ------------------------------------------------------------------------------------------- images
-def open_image(path: str | os.PathLike):
-    """The photo as an RGB PIL image; a missing or unreadable file is a :class:`DatasetError` naming it."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            return img.convert("RGB")
-    except FileNotFoundError:
-        raise DatasetError(f"image not found: {path}") from None
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DatasetError(f"cannot read image {path}: {exc}") from None
-
-
 def nominal_focal(width: int, height: int) -> float:
     """The photo focal length (px) assumed without ``--focal``: the longer side (a 53° field of view across it,
     about a webcam's or a phone's front camera)."""

@@ -116,6 +116,19 @@ class _DatasetUnpickler(pickle.Unpickler):
         )
 
 
+def open_image(path: str | os.PathLike):
+    """An image file as an RGB PIL image; a missing or unreadable file is a :class:`DatasetError` naming it."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except FileNotFoundError:
+        raise DatasetError(f"image not found: {path}") from None
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DatasetError(f"cannot read image {path}: {exc}") from None
+
+
 def check_images_exist(paths: Sequence[str], source: str, every: int = 1) -> None:
     """Raise naming the first missing image among ``paths[::every]`` (plus the last one)."""
     if len(paths) == 0:
@@ -125,4 +138,4 @@ def check_images_exist(paths: Sequence[str], source: str, every: int = 1) -> Non
             raise DatasetError(f"{source}: image not found: {p}")
 
 
-__all__ = ["check_images_exist", "load_json", "load_pickle", "require_dir", "require_file"]
+__all__ = ["check_images_exist", "load_json", "load_pickle", "open_image", "require_dir", "require_file"]

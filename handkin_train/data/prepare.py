@@ -37,6 +37,7 @@ from handkin.progress import progress as progress_bar
 
 from ..errors import DatasetError
 from .crops import crop_geometry, hand_box, warp_image
+from .files import open_image
 from .records import HandRecords, _check_3d, _check_finite, _check_intrinsics, _check_order, concat
 from .registry import read_dataset
 
@@ -85,18 +86,6 @@ def crop_records(
     return geom, stored
 
 
-def _open_image(path: str):
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as img:
-            return img.convert("RGB")
-    except FileNotFoundError:
-        raise DatasetError(f"image not found: {path}") from None
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DatasetError(f"cannot read image {path}: {exc}") from None
-
-
 def _fill(images_path: str, paths: Sequence[str], T: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
     """Crop the images ``paths`` by ``T (len, 3, 3)`` into rows ``rows`` of the memory-mapped ``images_path``;
     returns their mean colours ``(len, 3)``."""
@@ -105,7 +94,7 @@ def _fill(images_path: str, paths: Sequence[str], T: np.ndarray, rows: np.ndarra
     last, img = None, None
     for j, r in enumerate(rows):
         if paths[j] != last:  # both hands of an image: open it once
-            img, last = _open_image(paths[j]), paths[j]
+            img, last = open_image(paths[j]), paths[j]
         crop = warp_image(img, T[j], size)
         images[r] = crop
         means[j] = crop.reshape(-1, 3).mean(axis=0)
@@ -184,7 +173,7 @@ def prepare(
         images = np.empty((n, stored, stored, 3), dtype=np.uint8)
         means = np.empty((n, 3), dtype=np.float32)
         for r in range(n):
-            crop = warp_image(_open_image(recs.image[r]), geom.T[r], stored)
+            crop = warp_image(open_image(recs.image[r]), geom.T[r], stored)
             images[r], means[r] = crop, crop.reshape(-1, 3).mean(axis=0)
         labels["mean_rgb"] = means
         return {
