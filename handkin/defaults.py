@@ -1,12 +1,22 @@
-"""Literature-based default limits of an adult right hand, in handkin's conventions (``ref`` units): the tables.
+"""Default limits of an adult right hand, in handkin's conventions (``ref`` units): the tables.
 
 This module holds data only; :func:`handkin.limits_sources.default_limits` (also reachable here, and as
 :meth:`JointLimits.default <handkin.JointLimits.default>`) builds a ``JointLimits`` from it.
 
-Every number is grounded in a published source (tags below, full citations in
-``docs/limits.md``) and widened only where real hands need it: the InterHand2.6M and RHD excerpts,
-the 621-frame MediaPipe video and MediaPipe's reference gestures all pass with at least 5° to
-spare, while a finger bent backwards 60° at its MCP, PIP or DIP joint does not.
+How the defaults are made (``docs/limits.md`` has the measurements behind every choice):
+
+* **Joint angles** — a literature *prior* per joint (:data:`JOINT_RANGES_DEG`, plus
+  :data:`PRIOR_EXTRA_POINTS_DEG` for the thumb) united with the robust range of every real capture
+  set, then grown by :data:`CALIBRATION` ``["margin_deg"]``: :func:`handkin.limits_sources.calibrated_limits`.
+  The shipped polygons (:data:`JOINT_POLYGONS_DEG`) are that recipe run on the real sets listed in
+  :data:`CALIBRATION_SOURCES`; ``benchmarks/calibrate_defaults.py`` regenerates them and
+  ``benchmarks/plausibility.py`` scores the recipe leave-one-source-out.
+* **Bone lengths** — a wide sanity envelope (:data:`BONE_LENGTHS_REF`): datasets place keypoints
+  differently, so length *ratios* vary by source far more than anatomy does; the envelope catches
+  wrong joint orders, units and broken skeletons, not anatomy. ``JointLimits.default(bone_lengths=False)``
+  drops it.
+* **Palm** — curvature and angular-distance intervals wide enough for real palms (:data:`CURVATURE_REF`,
+  :data:`PALM_ANGLES_DEG`).
 
 Sources
 -------
@@ -26,64 +36,106 @@ Sources
 
 Mapping to handkin's angles: clinical flexion/extension is handkin flexion (extension negative); an
 MCP angle is measured against the wrist→MCP root bone, so the finger's CMC motion (5/5/10/15° [Chen13])
-adds to MCP flexion. PIP and DIP are hinges (abduction ≈ 0 [Chen13]); their ±30° abduction is a
-tolerance for landmark noise and for the twist the paper's minimal-rotation frames pick up, not motion.
-The thumb's frames ignore its pronation, so part of real thumb flexion reads as negative abduction; the
-thumb limits are therefore set by real captures with the clinical arcs ([AAOS], [Eaton], [Coo81]) as caps.
+adds to MCP flexion, and a dataset's wrist placement shifts it. PIP and DIP are hinges (abduction ≈ 0
+[Chen13]); their abduction tolerance grows with flexion because the paper's minimal-rotation frames pick
+up twist as MCP flexion and abduction combine (real captures: ±5–20° straight, up to ±25–40° flexed).
+The thumb's frames ignore its pronation, so real thumb flexion reads partly as negative abduction (down to
+−90° at the MCP and IP, where the flexion angle itself becomes ill-defined); the thumb priors cover that fan.
 """
 
 from __future__ import annotations
 
 from .handsize import ADULT_REFERENCE_MM, HAND_LENGTH_PER_REFERENCE
 
-#: Per angle joint: flexion (min, max), abduction (min, max) in degrees, the abduction range kept at
-#: maximal flexion (MCP joints: collateral ligaments tighten as the MCP flexes), and the grounding.
+#: Literature prior per angle joint: flexion (min, max), abduction (min, max) at minimal flexion, abduction
+#: (min, max) at maximal flexion (None = the same: a box), degrees, and the grounding. The prior polygon is
+#: the convex hull of that trapezoid and :data:`PRIOR_EXTRA_POINTS_DEG`.
 JOINT_RANGES_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None, str]] = {
-    "thumb_cmc": ((-40, 70), (-35, 50), None, "palmar abduction 70 [AAOS], 45 [Eaton]; radial abduction 60 [Eaton]; arcs 53°/42° [Coo81]; widened for InterHand (−31°)"),
-    "thumb_mcp": ((-20, 80), (-45, 15), None, "flexion 50–80 [AAOS, Eaton, Chen13]; hyperextension 0–10 [AAOS, Eaton] widened for data; abduction mirrors unpronated flexion"),
-    "thumb_ip": ((-40, 90), (-60, 20), None, "flexion 75–80 [Chen13, AAOS]; hyperextension 15–20 [AAOS, Eaton] widened for InterHand (−32°)"),
-    "index_mcp": ((-45, 100), (-30, 30), (-20, 20), "flexion 90 [AAOS, Chen13, LK95] + CMC 5 [Chen13]; hyperextension 45 [AAOS, Eaton]; abduction arc 60 [Chen13]"),
-    "index_pip": ((-25, 115), (-30, 50), None, "flexion 110 [Chen13, LK95], widened for 106° (MediaPipe fist); extension 0 [AAOS] widened; abduction tolerance set by data (41°)"),
-    "index_dip": ((-30, 110), (-35, 30), None, "flexion 90 [AAOS, LK95] widened for MediaPipe; passive extension ≈ 30 [Kap]"),
-    "middle_mcp": ((-45, 100), (-30, 30), (-20, 20), "as index_mcp; abduction arc 45 [Chen13] widened"),
-    "middle_pip": ((-25, 115), (-30, 30), None, "flexion 110 [Chen13, LK95]"),
-    "middle_dip": ((-30, 110), (-30, 40), None, "flexion 90 [AAOS] widened for 99° (MediaPipe fist); passive extension ≈ 30 [Kap]"),
-    "ring_mcp": ((-45, 110), (-30, 30), (-20, 20), "flexion 90 [AAOS] + CMC 10 [Chen13]; ulnar digits more mobile [Bain15, Hay13]"),
-    "ring_pip": ((-25, 120), (-30, 30), None, "flexion 120 [Chen13]"),
-    "ring_dip": ((-30, 110), (-30, 30), None, "flexion 80–90 [Chen13] widened as the middle finger"),
-    "little_mcp": ((-45, 110), (-30, 30), (-20, 20), "flexion 90 [AAOS] + CMC 15 [Chen13]; abduction arc 50 [Chen13] widened"),
-    "little_pip": ((-25, 135), (-30, 30), None, "flexion 135 [Chen13]"),
-    "little_dip": ((-30, 115), (-30, 30), None, "flexion 90 [Chen13, AAOS] widened for 108° (MediaPipe thumb-up)"),
+    "thumb_cmc": ((-40, 90), (-35, 50), None, "palmar abduction 70 [AAOS], 45 [Eaton]; radial abduction 60 [Eaton]; arcs 53°/42° [Coo81]; zero = metacarpal in line with wrist→CMC, so wider"),
+    "thumb_mcp": ((-20, 85), (-45, 15), (-30, 15), "flexion 50–80 [AAOS, Eaton, Chen13]; hyperextension 0–10 [AAOS, Eaton] + landmark tolerance; unpronated flexion reads as negative abduction"),
+    "thumb_ip": ((-40, 90), (-60, 20), (-50, 20), "flexion 75–80 [Chen13, AAOS]; hyperextension 15–20 [AAOS, Eaton], passive to 40"),
+    "index_mcp": ((-45, 100), (-30, 30), (-15, 15), "flexion 90 [AAOS, Chen13, LK95] + CMC 5 [Chen13]; hyperextension 45 [AAOS, Eaton]; abduction arc 60 [Chen13], collateral ligaments tight in flexion"),
+    "index_pip": ((-20, 115), (-15, 15), (-30, 30), "flexion 110 [Chen13, LK95]; extension 0 [AAOS] + landmark tolerance; hinge"),
+    "index_dip": ((-30, 110), (-15, 15), (-30, 30), "flexion 90 [AAOS, LK95] widened as real captures; passive extension ≈ 30 [Kap]; hinge"),
+    "middle_mcp": ((-45, 100), (-30, 30), (-15, 15), "as index_mcp; abduction arc 45 [Chen13] widened"),
+    "middle_pip": ((-20, 115), (-15, 15), (-30, 30), "flexion 110 [Chen13, LK95]; hinge"),
+    "middle_dip": ((-30, 110), (-15, 15), (-30, 30), "flexion 90 [AAOS] widened as real captures; passive extension ≈ 30 [Kap]; hinge"),
+    "ring_mcp": ((-45, 110), (-30, 30), (-15, 15), "flexion 90 [AAOS] + CMC 10 [Chen13]; ulnar digits more mobile [Bain15, Hay13]"),
+    "ring_pip": ((-20, 120), (-15, 15), (-30, 30), "flexion 120 [Chen13]; hinge"),
+    "ring_dip": ((-30, 110), (-15, 15), (-30, 30), "flexion 80–90 [Chen13] widened as the middle finger; hinge"),
+    "little_mcp": ((-45, 110), (-30, 30), (-15, 15), "flexion 90 [AAOS] + CMC 15 [Chen13]; abduction arc 50 [Chen13] widened"),
+    "little_pip": ((-20, 135), (-15, 15), (-30, 30), "flexion 135 [Chen13]; hinge"),
+    "little_dip": ((-30, 115), (-15, 15), (-30, 30), "flexion 90 [Chen13, AAOS] widened as real captures; hinge"),
 }  # fmt: skip
 
-#: Bone lengths relative to the wrist→middle_mcp bone: the envelope of [BK10] (at 87 mm), the template and
-#: the real captures, widened by 15 %. MediaPipe's proximal phalanges come out short, hence the low minima. The
-#: reference bone itself (middle_mcp) is 1 by definition and has no interval.
+#: Extra prior vertices (flexion, abduction), degrees: the thumb's fan of pronated flexion, where flexion
+#: reads as negative abduction (real captures reach −90° at the MCP and IP).
+PRIOR_EXTRA_POINTS_DEG: dict[str, tuple[tuple[float, float], ...]] = {
+    "thumb_mcp": ((-20, -90), (40, -90)),
+    "thumb_ip": ((-40, -90), (90, -90), (95, -50)),
+}
+
+#: The recipe of :func:`handkin.limits_sources.calibrated_limits`: per real source, the (flexion,
+#: abduction) points within these percentiles of both angles (sources with at least ``trim_min_hands``
+#: hands; smaller ones keep every point), united with the prior, fitted to ``hull_points`` vertices
+#: (supplementary §1) and grown outwards by ``margin_deg``. Chosen on the leave-one-source-out benchmark
+#: (docs/limits.md).
+CALIBRATION: dict[str, float] = {"percentiles_lo": 1.0, "percentiles_hi": 99.0, "trim_min_hands": 50, "hull_points": 10, "margin_deg": 10.0}  # fmt: skip
+
+#: Wide sanity envelope of bone lengths relative to the wrist→middle_mcp bone. Real sets differ by source
+#: (MediaPipe's index proximal phalanx 0.24–0.35, InterHand's 0.47–0.54, other labs' up to 0.84), so
+#: these catch broken skeletons (wrong joint order, a missing joint, a unit mistake), not anatomy. The
+#: reference bone itself is 1 by definition and has no interval.
 BONE_LENGTHS_REF: dict[str, tuple[float, float]] = {
-    "thumb_cmc": (0.27, 0.59), "thumb_mcp": (0.21, 0.62), "thumb_ip": (0.22, 0.50), "thumb_tip": (0.17, 0.49),
-    "index_mcp": (0.90, 1.20), "index_pip": (0.20, 0.62), "index_dip": (0.10, 0.35), "index_tip": (0.15, 0.44),
-    "middle_pip": (0.27, 0.62), "middle_dip": (0.14, 0.42), "middle_tip": (0.06, 0.50),
-    "ring_mcp": (0.80, 1.10), "ring_pip": (0.22, 0.61), "ring_dip": (0.15, 0.39), "ring_tip": (0.12, 0.39),
-    "little_mcp": (0.65, 1.05), "little_pip": (0.15, 0.47), "little_dip": (0.15, 0.33), "little_tip": (0.07, 0.33),
+    "thumb_cmc": (0.10, 0.80), "thumb_mcp": (0.15, 0.90), "thumb_ip": (0.10, 0.75), "thumb_tip": (0.05, 0.75),
+    "index_mcp": (0.60, 1.45), "index_pip": (0.10, 1.00), "index_dip": (0.06, 0.70), "index_tip": (0.03, 0.70),
+    "middle_pip": (0.10, 1.00), "middle_dip": (0.06, 0.70), "middle_tip": (0.03, 0.70),
+    "ring_mcp": (0.55, 1.40), "ring_pip": (0.10, 1.00), "ring_dip": (0.06, 0.70), "ring_tip": (0.03, 0.70),
+    "little_mcp": (0.45, 1.30), "little_pip": (0.08, 0.90), "little_dip": (0.05, 0.60), "little_tip": (0.03, 0.60),
 }  # fmt: skip
 
-#: Palm curvature per reference length (ref units): contains the [BMC] reference ranges and the real captures;
-#: slightly negative minima admit a flat palm and MediaPipe's slight reverse arch.
+#: Palm curvature per reference length (ref units): contains the [BMC] reference ranges and the real
+#: captures with room; negative minima admit a flat palm (STB's is planar) and MediaPipe's slight reverse arch.
 CURVATURE_REF: dict[str, tuple[float, float]] = {
-    "thumb_index": (-0.10, 0.45), "index_middle": (-0.10, 3.50), "middle_ring": (-0.10, 2.30), "ring_little": (-0.40, 0.90),
+    "thumb_index": (-0.40, 0.80), "index_middle": (-0.40, 4.00), "middle_ring": (-0.40, 3.00), "ring_little": (-0.60, 1.50),
 }  # fmt: skip
 
 #: Angular distance between neighbouring root bones, degrees: the carpal fan (thumb–index fixed by the carpus,
-#: ring and little CMC mobile by 10–15° [Chen13]); contains the [BMC] ranges and the real captures ± ≥ 5°.
+#: ring and little CMC mobile by 10–15° [Chen13]); contains the [BMC] ranges and the real captures with room.
 PALM_ANGLES_DEG: dict[str, tuple[float, float]] = {
-    "thumb_index": (15.0, 55.0), "index_middle": (3.0, 27.0), "middle_ring": (2.0, 25.0), "ring_little": (5.0, 25.0),
+    "thumb_index": (8.0, 70.0), "index_middle": (1.0, 35.0), "middle_ring": (1.0, 35.0), "ring_little": (1.0, 35.0),
 }  # fmt: skip
 
+# --- generated by benchmarks/calibrate_defaults.py: do not edit by hand ---
+#: Real capture sets the shipped polygons were calibrated on, with their hand counts.
+CALIBRATION_SOURCES: dict[str, int] = {"stb": 15000, "quest": 110, "mpvideo": 621, "interhand": 6}
+
+#: The shipped joint polygons' corners (flexion, abduction), degrees, CCW: :data:`CALIBRATION`'s recipe on
+#: :data:`CALIBRATION_SOURCES` (:func:`handkin.limits_sources.calibrated_polygons`), padded to
+#: ``CALIBRATION['hull_points']`` vertices when loaded.
+JOINT_POLYGONS_DEG: dict[str, tuple[tuple[float, float], ...]] = {
+    "thumb_cmc": ((-50.0000, -45.0000), (100.0000, -45.0000), (100.0000, 60.0000), (-50.0000, 60.0000)),
+    "thumb_mcp": ((-30.0000, 25.0000), (-30.0000, -100.0000), (45.0000, -100.0000), (95.0000, -33.3333), (95.0000, 25.0000)),
+    "thumb_ip": ((-50.0000, 29.3948), (-50.0000, -100.0000), (98.8278, -100.0000), (105.0445, -50.2665), (99.3224, 29.8428), (-11.2825, 31.7254), (-13.5182, 31.6737)),
+    "index_mcp": ((-55.0000, 40.9272), (-55.0000, -40.6008), (6.7680, -36.9948), (30.0990, -34.7921), (110.0000, -23.7086), (110.0000, 23.5174), (71.8707, 29.6623)),
+    "index_pip": ((-30.0000, -23.9504), (125.0000, -41.1727), (125.0000, 37.5012), (90.4558, 47.5708), (70.2217, 44.2818), (37.7153, 38.4857), (-30.0000, 22.9676)),
+    "index_dip": ((120.0000, 41.1287), (-40.0000, 23.9858), (-40.0000, -21.1118), (-13.4955, -34.6954), (120.0000, -40.4395)),
+    "middle_mcp": ((-55.0000, -41.0878), (110.0000, -24.0189), (110.0000, 24.0189), (-55.0000, 41.0878)),
+    "middle_pip": ((-30.0000, -23.9504), (125.0000, -41.1727), (125.0000, 41.1727), (-30.0000, 23.9504)),
+    "middle_dip": ((120.0000, -41.1287), (120.0000, 40.9784), (1.1242, 29.8654), (-40.0000, 23.5897), (-40.0000, -23.9858)),
+    "ring_mcp": ((-55.0000, -41.0145), (120.0000, -24.0790), (120.0000, 24.0790), (-55.0000, 41.0145)),
+    "ring_pip": ((-30.0000, -23.9858), (130.0000, -41.1287), (130.0000, 41.1287), (-30.0000, 23.9858)),
+    "ring_dip": ((-40.0000, -23.9858), (120.0000, -41.1287), (120.0000, 41.1287), (-40.0000, 23.9858)),
+    "little_mcp": ((-55.0000, -41.0145), (120.0000, -24.0790), (120.0000, 23.8045), (14.3594, 37.2909), (-55.0000, 40.4686)),
+    "little_pip": ((-30.0000, -24.0790), (145.0000, -41.0145), (145.0000, 41.0145), (-30.0000, 24.0790)),
+    "little_dip": ((-40.0000, -24.0189), (125.0000, -41.0878), (125.0000, 41.0878), (-40.0000, 24.0189)),
+}  # fmt: skip
+# --- end generated ---
 
 def __getattr__(name: str):
     """``default_limits`` and ``joint_polygon`` build ``JointLimits`` from these tables; they live beside the model
     (:mod:`handkin.limits_sources`, which imports this module) and are reachable here too."""
-    if name in ("default_limits", "joint_polygon"):
+    if name in ("default_limits", "joint_polygon", "calibrated_limits"):
         from . import limits_sources
 
         return getattr(limits_sources, name)
@@ -93,7 +145,12 @@ def __getattr__(name: str):
 __all__ = [
     "default_limits",  # noqa: F822 (served by __getattr__)
     "joint_polygon",  # noqa: F822 (served by __getattr__)
+    "calibrated_limits",  # noqa: F822 (served by __getattr__)
     "JOINT_RANGES_DEG",
+    "PRIOR_EXTRA_POINTS_DEG",
+    "CALIBRATION",
+    "CALIBRATION_SOURCES",
+    "JOINT_POLYGONS_DEG",
     "BONE_LENGTHS_REF",
     "CURVATURE_REF",
     "PALM_ANGLES_DEG",

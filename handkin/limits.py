@@ -326,16 +326,20 @@ class JointLimits(HandkinModel):
         )
 
     @classmethod
-    def default(cls, units: Any = "ref", *, reference_length: Any = None, couplings: bool = False) -> JointLimits:
-        """Adult right-hand limits from the literature, widened to accept real captures (see :mod:`handkin.defaults`).
+    def default(
+        cls, units: Any = "ref", *, reference_length: Any = None, couplings: bool = False, bone_lengths: bool = True
+    ) -> JointLimits:
+        """Adult right-hand limits: literature priors calibrated on real captures (see :mod:`handkin.defaults`).
 
         In ``ref`` units (scale-free) by default; pass ``units="mm"`` (or ``"cm"``, ``"m"``) and optionally a
         ``reference_length`` in that unit (a person's wrist→middle_mcp length, or a (min, max) population range;
         default the adult range :data:`handkin.handsize.ADULT_REFERENCE_MM`, converted) for physical units.
+        The bone-length intervals are a wide sanity envelope (keypoint conventions differ by dataset);
+        ``bone_lengths=False`` leaves bone lengths unchecked.
         """
         from .limits_sources import default_limits
 
-        limits = default_limits(couplings=couplings)
+        limits = default_limits(couplings=couplings, bone_lengths=bone_lengths)
         target = parse_units(units)
         if target == Units.ref:
             return limits

@@ -8,7 +8,7 @@ from conftest import shared_path
 
 import handkin
 from handkin import AngleJoint, HandSkeleton, JointLimits
-from handkin.defaults import ADULT_REFERENCE_MM, JOINT_RANGES_DEG
+from handkin.defaults import ADULT_REFERENCE_MM, CALIBRATION_SOURCES, JOINT_POLYGONS_DEG, JOINT_RANGES_DEG
 
 
 def real_hands() -> list[tuple[str, HandSkeleton]]:
@@ -31,13 +31,15 @@ def test_defaults_are_complete_and_cited(limits):
     assert limits.provenance.source == "literature" and "Chen" in limits.provenance.citation
     assert all(len(p.points) == 10 for p in limits.joint_angles.values())
     assert all(source for *_, source in JOINT_RANGES_DEG.values())
+    assert set(JOINT_POLYGONS_DEG) == {a.name for a in AngleJoint} and CALIBRATION_SOURCES
 
 
 def test_mcp_abduction_narrows_as_the_mcp_flexes(limits):
     poly = np.degrees(limits.joint_angles["index_mcp"].array)
     at_max_flexion = poly[np.isclose(poly[:, 0], poly[:, 0].max())]
     at_min_flexion = poly[np.isclose(poly[:, 0], poly[:, 0].min())]
-    assert np.ptp(at_max_flexion[:, 1]) == pytest.approx(40) and np.ptp(at_min_flexion[:, 1]) == pytest.approx(60)
+    # the prior narrows from ±30° to ±15° (both grown by the calibration margin); the data keep it narrowing
+    assert np.ptp(at_max_flexion[:, 1]) < np.ptp(at_min_flexion[:, 1]) - 20
 
 
 def test_template_and_demo_pose_pass(limits):
@@ -68,7 +70,7 @@ def test_a_finger_bent_backwards_60_degrees_fails(limits, joint):
     report = limits.check(handkin.posed_hand({joint: (-60, 0)}, degrees=True))
     assert not report.ok
     assert [v.name for v in report.violations()] == [joint]
-    assert report.joint_angles[AngleJoint[joint]] >= 15 - 1e-9  # the most permissive extension limit is −45°
+    assert report.joint_angles[AngleJoint[joint]] >= 5 - 1e-9  # the most permissive extension limit is −55°
 
 
 def reflect_thumb_through_palm(joints: np.ndarray) -> np.ndarray:
