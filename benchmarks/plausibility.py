@@ -21,6 +21,8 @@ on their impossible twins (:mod:`handkin.twins`, which keep bone lengths):
 * **twist ±40° %** — ±40° (random sign) added to the abduction at one random PIP/DIP/thumb-IP hinge;
 * **AUROC** — of the BMC score (``limits.loss(skeleton, reduction="none").total``, higher = less plausible),
   real hands against all their twins pooled (ties count half);
+* (``--json`` only) **<twin> (of accepted)** — the detection among the twins of the real hands that were accepted,
+  i.e. not explained by a constraint the twin inherits from its original (bone lengths, palm);
 * **rejected by** — the % of real hands outside at least one bone-length / palm (curvature or angle) /
   joint-angle (or coupling) limit, and the three constraints that reject most.
 
@@ -152,17 +154,13 @@ def auroc(negative: np.ndarray, positive: np.ndarray) -> float:
 def _top_constraints(report, real: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
     """The ``k`` constraints outside which most real hands fall, with their rejection %."""
     tol = report.tolerance
-    columns = [
-        ("bone " + b.name, report.bone_lengths[real, b]) for b in Bone
-    ] + [
-        (f"curvature {p}", report.palm_curvature[real, i]) for i, p in enumerate(PALM_PAIRS)
-    ] + [
-        (f"palm angle {p}", report.palm_angles[real, i]) for i, p in enumerate(PALM_PAIRS)
-    ] + [
-        ("angle " + a.name, report.joint_angles[real, a]) for a in AngleJoint
-    ] + [
-        ("coupling " + c, report.couplings[real, i]) for i, c in enumerate(report.coupling_names)
-    ]
+    columns = (
+        [("bone " + b.name, report.bone_lengths[real, b]) for b in Bone]
+        + [(f"curvature {p}", report.palm_curvature[real, i]) for i, p in enumerate(PALM_PAIRS)]
+        + [(f"palm angle {p}", report.palm_angles[real, i]) for i, p in enumerate(PALM_PAIRS)]
+        + [("angle " + a.name, report.joint_angles[real, a]) for a in AngleJoint]
+        + [("coupling " + c, report.couplings[real, i]) for i, c in enumerate(report.coupling_names)]
+    )
     rates = [(name, 100.0 * float(np.mean(v > tol))) for name, v in columns]
     rates = [r for r in rates if r[1] > 0]
     return sorted(rates, key=lambda r: -r[1])[:k]
@@ -184,12 +182,18 @@ def score(limits: JointLimits, s: RealSet, twin_sets: dict[str, np.ndarray | Non
         if k in kinds:
             block = n * (1 + kinds.index(k))
             out[k] = 100.0 * float(1 - report.ok[block : block + n].mean())
+            accepted = report.ok[:n]  # twins of accepted real hands: detection not explained by the original
+            flagged = ~report.ok[block : block + n][accepted]
+            out[k + " (of accepted)"] = 100.0 * float(flagged.mean()) if accepted.any() else None
     out["auroc"] = auroc(loss[:n], loss[n:])
     out["rejected_by"] = {
         "bones": 100.0 * float(np.mean((report.bone_lengths[real] > tol).any(-1))),
-        "palm": 100.0 * float(np.mean(((report.palm_curvature[real] > tol) | (report.palm_angles[real] > tol)).any(-1))),
-        "angles": 100.0 * float(np.mean(np.concatenate(
-            [report.joint_angles[real] > tol, report.couplings[real] > tol], axis=-1).any(-1))),
+        "palm": 100.0
+        * float(np.mean(((report.palm_curvature[real] > tol) | (report.palm_angles[real] > tol)).any(-1))),
+        "angles": 100.0
+        * float(
+            np.mean(np.concatenate([report.joint_angles[real] > tol, report.couplings[real] > tol], axis=-1).any(-1))
+        ),
     }
     out["top"] = _top_constraints(report, real)
     return out
@@ -205,8 +209,13 @@ def subsample(s: RealSet, max_n: int | None) -> RealSet:
     return s.subset(np.unique(np.linspace(0, len(s) - 1, max_n).round().astype(np.int64)))
 
 
-def run(builder: Builder, sets: dict[str, RealSet], seed: int = 0, holdout: bool = True,
-        twin_cache: dict[str, dict] | None = None) -> dict[str, dict[str, Any]]:
+def run(
+    builder: Builder,
+    sets: dict[str, RealSet],
+    seed: int = 0,
+    holdout: bool = True,
+    twin_cache: dict[str, dict] | None = None,
+) -> dict[str, dict[str, Any]]:
     """``{source: scores}`` for every set, each held out from the builder's training data (unless not ``holdout``)."""
     real = {n: s for n, s in sets.items() if not s.synthetic}
     twin_cache = {} if twin_cache is None else twin_cache
@@ -231,8 +240,16 @@ def table(results: dict[str, dict[str, Any]], sets: dict[str, RealSet], markdown
     for name, r in results.items():
         label = name + (" (synthetic)" if sets[name].synthetic else "")
         rb = r["rejected_by"]
-        rows.append([label, r["n"], _pct(r["accept"]), *[_pct(r[k]) for k in TWINS], f"{r['auroc']:.3f}",
-                     f"{rb['bones']:.1f} / {rb['palm']:.1f} / {rb['angles']:.1f}"])
+        rows.append(
+            [
+                label,
+                r["n"],
+                _pct(r["accept"]),
+                *[_pct(r[k]) for k in TWINS],
+                f"{r['auroc']:.3f}",
+                f"{rb['bones']:.1f} / {rb['palm']:.1f} / {rb['angles']:.1f}",
+            ]
+        )
     return format_table(head, rows, markdown=markdown)
 
 
@@ -247,8 +264,11 @@ def breakdown(results: dict[str, dict[str, Any]]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--limits", default=None,
-                   help="comma list of built-in builders: " + ", ".join(BUILDERS) + " (default: default, unless --builder)")
+    p.add_argument(
+        "--limits",
+        default=None,
+        help="comma list of built-in builders: " + ", ".join(BUILDERS) + " (default: default, unless --builder)",
+    )
     p.add_argument("--builder", action="append", default=[], help="module:function (repeatable)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-per-source", type=int, default=None, help="subsample each source (evenly spaced)")
@@ -281,8 +301,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for spec in args.builder:
         builders[spec] = load_builder(spec)
     mode = "built on every real source" if args.no_holdout else "leave-one-source-out"
-    print(f"Plausibility of real hands and their impossible twins ({mode}; seed {args.seed}; "
-          f"data {shared_data()})\n")
+    print(f"Plausibility of real hands and their impossible twins ({mode}; seed {args.seed}; data {shared_data()})\n")
     twin_cache: dict[str, dict] = {}
     out: dict[str, Any] = {}
     for name, builder in builders.items():
@@ -295,8 +314,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     seconds = time.perf_counter() - start
     print(f"({sum(len(s) for s in sets.values())} real hands, {len(builders)} limit set(s), {seconds:.1f} s)")
     if args.json:
-        payload = {"seed": args.seed, "holdout": not args.no_holdout, "max_per_source": args.max_per_source,
-                   "results": out}
+        payload = {
+            "seed": args.seed,
+            "holdout": not args.no_holdout,
+            "max_per_source": args.max_per_source,
+            "results": out,
+        }
         args.json.write_text(json.dumps(payload, indent=2, default=float))
     return out
 

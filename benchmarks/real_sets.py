@@ -83,8 +83,13 @@ class RealSet:
         def pick(a):
             return None if a is None else a[index]
 
-        return replace(self, joints_mm=self.joints_mm[index], sides=self.sides[index], groups=pick(self.groups),
-                       labels=pick(self.labels))
+        return replace(
+            self,
+            joints_mm=self.joints_mm[index],
+            sides=self.sides[index],
+            groups=pick(self.groups),
+            labels=pick(self.labels),
+        )
 
 
 def geometric_side(joints: np.ndarray) -> np.ndarray:
@@ -118,32 +123,66 @@ def _clean(name: str, joints: np.ndarray, sides: np.ndarray, **kw) -> RealSet:
 def _stb(root: Path) -> RealSet:
     d = np.load(root / "stb_sequences" / "stb_train_mp21_mm.npz")
     groups = np.asarray(d["sequence_names"])[np.asarray(d["sequence"], dtype=np.int64)]
-    return _clean("stb", d["xyz_cam_mm"], "right", camera_frame=True, synthetic=False, groups=groups,
-                  note="STB, one person; wrist synthetic (from the palm centre); file already mirrored to right")
+    return _clean(
+        "stb",
+        d["xyz_cam_mm"],
+        "right",
+        camera_frame=True,
+        synthetic=False,
+        groups=groups,
+        note="STB, one person; wrist synthetic (from the palm centre); file already mirrored to right",
+    )
 
 
 def _quest(root: Path) -> RealSet:
     d = np.load(root / "quest_handyjs_poses" / "poses_mp21_mm.npz")
-    return _clean("quest", d["xyz_mm"], d["side"], camera_frame=False, synthetic=False, groups=d["pose_names"],
-                  note="Meta Quest tracker, wrist-local frame, rounded to 1 mm")
+    return _clean(
+        "quest",
+        d["xyz_mm"],
+        d["side"],
+        camera_frame=False,
+        synthetic=False,
+        groups=d["pose_names"],
+        note="Meta Quest tracker, wrist-local frame, rounded to 1 mm",
+    )
 
 
 def _mediapipe_video(root: Path) -> RealSet:
     d = np.load(root / "mediapipe_video_sequence" / "sequence_mp21_mm.npz")
-    return _clean("mediapipe_video", d["xyz_wrist_frame_mm"], "right", camera_frame=False, synthetic=False,
-                  note="MediaPipe world landmarks of one video, MANO-like wrist frame (model output)")
+    return _clean(
+        "mediapipe_video",
+        d["xyz_wrist_frame_mm"],
+        "right",
+        camera_frame=False,
+        synthetic=False,
+        note="MediaPipe world landmarks of one video, MANO-like wrist frame (model output)",
+    )
 
 
 def _interhand(root: Path) -> RealSet:
     d = np.load(root / "interhand26m_excerpt" / "excerpt_mp21_mm.npz")
-    return _clean("interhand", d["xyz_cam_mm"], d["side"], camera_frame=True, synthetic=False, groups=d["image"],
-                  note="InterHand2.6M test excerpt, camera frame")
+    return _clean(
+        "interhand",
+        d["xyz_cam_mm"],
+        d["side"],
+        camera_frame=True,
+        synthetic=False,
+        groups=d["image"],
+        note="InterHand2.6M test excerpt, camera frame",
+    )
 
 
 def _rhd(root: Path) -> RealSet:
     d = np.load(root / "rhd_excerpt" / "excerpt_mp21_mm.npz")
-    return _clean("rhd", d["xyz_cam_mm"], d["side"], camera_frame=True, synthetic=True, groups=d["image"],
-                  note="RHD renders: SYNTHETIC control")
+    return _clean(
+        "rhd",
+        d["xyz_cam_mm"],
+        d["side"],
+        camera_frame=True,
+        synthetic=True,
+        groups=d["image"],
+        note="RHD renders: SYNTHETIC control",
+    )
 
 
 def _mediapipe_gestures(root: Path) -> RealSet:
@@ -173,11 +212,22 @@ def _mediapipe_gestures(root: Path) -> RealSet:
     joints, groups, labels = joints[keep], np.asarray(groups)[keep], np.asarray(labels)[keep]
     sides = geometric_side(joints)
     mirrored = int(sum(lab.lower() != s for lab, s in zip(labels, sides, strict=True) if lab))
-    note = (f"MediaPipe world landmarks (image-aligned axes, hand-centred); sides from geometry: the label is the "
-            f"opposite side on {mirrored} of {int((labels != '').sum())} labelled hands; {empty} entr(y/ies) "
-            f"without world landmarks and {dup} duplicate(s) skipped")
-    return _clean("mediapipe_gestures", joints, sides, camera_frame=False, synthetic=False, groups=groups,
-                  labels=labels, view="z", note=note)
+    note = (
+        f"MediaPipe world landmarks (image-aligned axes, hand-centred); sides from geometry: the label is the "
+        f"opposite side on {mirrored} of {int((labels != '').sum())} labelled hands; {empty} entr(y/ies) "
+        f"without world landmarks and {dup} duplicate(s) skipped"
+    )
+    return _clean(
+        "mediapipe_gestures",
+        joints,
+        sides,
+        camera_frame=False,
+        synthetic=False,
+        groups=groups,
+        labels=labels,
+        view="z",
+        note=note,
+    )
 
 
 #: The loaders in table order, and the files each needs.
@@ -186,8 +236,10 @@ LOADERS = {
     "quest": (_quest, ["quest_handyjs_poses/poses_mp21_mm.npz"]),
     "mediapipe_video": (_mediapipe_video, ["mediapipe_video_sequence/sequence_mp21_mm.npz"]),
     "interhand": (_interhand, ["interhand26m_excerpt/excerpt_mp21_mm.npz"]),
-    "mediapipe_gestures": (_mediapipe_gestures, ["mediapipe_expected_landmarks/parsed_landmarks.json",
-                                                 "gesture_photos"]),
+    "mediapipe_gestures": (
+        _mediapipe_gestures,
+        ["mediapipe_expected_landmarks/parsed_landmarks.json", "gesture_photos"],
+    ),
     "rhd": (_rhd, ["rhd_excerpt/excerpt_mp21_mm.npz"]),
 }
 
@@ -216,7 +268,9 @@ if __name__ == "__main__":
         print(f"no shared data at {shared_data()} (set HANDKIN_SHARED_DATA)")
     for s in sets.values():
         sides = dict(zip(*np.unique(s.sides, return_counts=True), strict=True))
-        print(f"{s.name:<20} {len(s):>6}  camera={s.camera_frame!s:<5} synthetic={s.synthetic!s:<5} "
-              f"sides={sides}  {s.note}")
+        print(
+            f"{s.name:<20} {len(s):>6}  camera={s.camera_frame!s:<5} synthetic={s.synthetic!s:<5} "
+            f"sides={sides}  {s.note}"
+        )
     for name in missing():
         print(f"{name:<20} missing")

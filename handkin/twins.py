@@ -161,7 +161,9 @@ def _rebuild(joints: Array, joint: np.ndarray, flexion: Any = None, abduction_ad
         value = xp.asarray(np.radians(np.asarray(flexion, dtype=float)), dtype=joints.dtype, device=_device(joints))
         flex = xp.where(hit, value[..., None] if value.ndim else value, flex)
     if abduction_add is not None:
-        delta = xp.asarray(np.radians(np.asarray(abduction_add, dtype=float)), dtype=joints.dtype, device=_device(joints))
+        delta = xp.asarray(
+            np.radians(np.asarray(abduction_add, dtype=float)), dtype=joints.dtype, device=_device(joints)
+        )
         abd = xp.where(hit, abd + (delta[..., None] if delta.ndim else delta), abd)
     palm = joints[..., list(_PALM_JOINTS), :]
     return forward(palm, xp.stack([flex, abd], axis=-1), lengths)

@@ -74,7 +74,9 @@ def test_real_sets_are_right_hands_in_mm():
 @needs_data
 def test_main_prints_one_row_per_source_with_sane_numbers(tmp_path, capsys):
     out_json = tmp_path / "bench.json"
-    results = plausibility.main(["--limits", "default", "--max-per-source", "40", "--seed", "3", "--json", str(out_json)])
+    results = plausibility.main(
+        ["--limits", "default", "--max-per-source", "40", "--seed", "3", "--json", str(out_json)]
+    )
     printed = capsys.readouterr().out
     rows = [line for line in printed.splitlines() if line.startswith("| ") and not line.startswith("| held out")]
     assert len(rows) == len(SOURCES)
@@ -98,8 +100,9 @@ def test_rows_are_deterministic_and_independent_of_the_other_rows(sets):
 
 
 def _fit20(train):
-    return JointLimits.fit(HandSkeleton(joints=np.concatenate([s.joints_mm for s in train.values()]), units="mm"), 20,
-                           units="ref")
+    return JointLimits.fit(
+        HandSkeleton(joints=np.concatenate([s.joints_mm for s in train.values()]), units="mm"), 20, units="ref"
+    )
 
 
 @needs_data

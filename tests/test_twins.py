@@ -21,8 +21,17 @@ def camera_hands(seed: int, batch_shape=(7,)) -> np.ndarray:
     j = random_hands(seed, batch_shape)
     j = j - j[..., :1, :]
     rng = np.random.default_rng(seed + 1)
-    return j + np.stack([rng.uniform(-100, 100, batch_shape), rng.uniform(-100, 100, batch_shape),
-                         rng.uniform(400, 800, batch_shape)], axis=-1)[..., None, :]
+    return (
+        j
+        + np.stack(
+            [
+                rng.uniform(-100, 100, batch_shape),
+                rng.uniform(-100, 100, batch_shape),
+                rng.uniform(400, 800, batch_shape),
+            ],
+            axis=-1,
+        )[..., None, :]
+    )
 
 
 def projection(j: np.ndarray) -> np.ndarray:
@@ -76,7 +85,9 @@ def _check_rebuilt(j, out, joint, flexion=None, abduction_add=None):
     if flexion is not None:
         expected[..., 0] = np.where(hit, np.radians(flexion), expected[..., 0])
     if abduction_add is not None:
-        expected[..., 1] = np.where(hit, expected[..., 1] + np.radians(np.asarray(abduction_add))[..., None], expected[..., 1])
+        expected[..., 1] = np.where(
+            hit, expected[..., 1] + np.radians(np.asarray(abduction_add))[..., None], expected[..., 1]
+        )
     np.testing.assert_allclose(m1.joint_angles, expected, atol=1e-9, rtol=0)
 
 
@@ -129,8 +140,13 @@ def test_to_virtual_camera_is_rigid_and_faces_the_back_of_the_hand():
 def test_torch_matches_numpy():
     j = camera_hands(9, (3,))
     t = torch.tensor(j)
-    for fn in (twins.depth_flip, lambda x: twins.finger_depth_flip(x, 2), lambda x: twins.bend_back(x, 7),
-               lambda x: twins.twist(x, "thumb_ip", 40.0), twins.to_virtual_camera):
+    for fn in (
+        twins.depth_flip,
+        lambda x: twins.finger_depth_flip(x, 2),
+        lambda x: twins.bend_back(x, 7),
+        lambda x: twins.twist(x, "thumb_ip", 40.0),
+        twins.to_virtual_camera,
+    ):
         out = fn(t)
         assert isinstance(out, torch.Tensor) and out.dtype == torch.float64
         np.testing.assert_allclose(out.numpy(), fn(j), atol=1e-9)
