@@ -54,18 +54,18 @@ JOINT_RANGES_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tupl
     "thumb_cmc": ((-40, 100), (-50, 60), None, "palmar abduction 70 [AAOS], 45 [Eaton]; radial abduction 60 [Eaton]; arcs 53°/42° [Coo81]; zero = metacarpal in line with wrist→CMC, whose keypoint datasets place differently (±12 mm moves it ~17°), so wider"),
     "thumb_mcp": ((-20, 85), (-45, 15), (-30, 15), "flexion 50–80 [AAOS, Eaton, Chen13]; hyperextension 0–10 [AAOS, Eaton] + landmark tolerance; unpronated flexion reads as negative abduction"),
     "thumb_ip": ((-40, 90), (-60, 20), (-50, 20), "flexion 75–80 [Chen13, AAOS]; hyperextension 15–20 [AAOS, Eaton], passive to 40"),
-    "index_mcp": ((-45, 100), (-40, 40), (-30, 30), "flexion 90 [AAOS, Chen13, LK95] + CMC 5 [Chen13]; hyperextension 45 [AAOS, Eaton]; abduction arc 60 [Chen13], collateral ligaments tight in flexion; landmark estimators read ±30–40° at flexed MCPs"),
-    "index_pip": ((-20, 115), (-15, 15), (-30, 30), "flexion 110 [Chen13, LK95]; extension 0 [AAOS] + landmark tolerance; hinge"),
-    "index_dip": ((-30, 110), (-15, 15), (-30, 30), "flexion 90 [AAOS, LK95] widened as real captures; passive extension ≈ 30 [Kap]; hinge"),
-    "middle_mcp": ((-45, 100), (-40, 40), (-30, 30), "as index_mcp; abduction arc 45 [Chen13] widened"),
-    "middle_pip": ((-20, 115), (-15, 15), (-30, 30), "flexion 110 [Chen13, LK95]; hinge"),
-    "middle_dip": ((-30, 110), (-15, 15), (-30, 30), "flexion 90 [AAOS] widened as real captures; passive extension ≈ 30 [Kap]; hinge"),
-    "ring_mcp": ((-45, 110), (-40, 40), (-30, 30), "flexion 90 [AAOS] + CMC 10 [Chen13]; ulnar digits more mobile [Bain15, Hay13]"),
-    "ring_pip": ((-20, 120), (-15, 15), (-30, 30), "flexion 120 [Chen13]; hinge"),
-    "ring_dip": ((-30, 110), (-15, 15), (-30, 30), "flexion 80–90 [Chen13] widened as the middle finger; hinge"),
-    "little_mcp": ((-45, 110), (-40, 40), (-30, 30), "flexion 90 [AAOS] + CMC 15 [Chen13]; abduction arc 50 [Chen13] widened"),
-    "little_pip": ((-20, 135), (-15, 15), (-30, 30), "flexion 135 [Chen13]; hinge"),
-    "little_dip": ((-30, 115), (-15, 15), (-30, 30), "flexion 90 [Chen13, AAOS] widened as real captures; hinge"),
+    "index_mcp": ((-35, 100), (-40, 40), (-30, 30), "flexion 90 [AAOS, Chen13, LK95] + CMC 5 [Chen13]; hyperextension 45 [AAOS, Eaton]; abduction arc 60 [Chen13], collateral ligaments tight in flexion; landmark estimators read ±30–40° at flexed MCPs"),
+    "index_pip": ((-10, 115), (-15, 15), (-30, 30), "flexion 110 [Chen13, LK95]; extension 0 [AAOS] + landmark tolerance; hinge"),
+    "index_dip": ((-20, 110), (-15, 15), (-30, 30), "flexion 90 [AAOS, LK95] widened as real captures; passive extension ≈ 30 [Kap]; hinge"),
+    "middle_mcp": ((-35, 100), (-40, 40), (-30, 30), "as index_mcp; abduction arc 45 [Chen13] widened"),
+    "middle_pip": ((-10, 115), (-15, 15), (-30, 30), "flexion 110 [Chen13, LK95]; hinge"),
+    "middle_dip": ((-20, 110), (-15, 15), (-30, 30), "flexion 90 [AAOS] widened as real captures; passive extension ≈ 30 [Kap]; hinge"),
+    "ring_mcp": ((-35, 110), (-40, 40), (-30, 30), "flexion 90 [AAOS] + CMC 10 [Chen13]; ulnar digits more mobile [Bain15, Hay13]"),
+    "ring_pip": ((-10, 120), (-15, 15), (-30, 30), "flexion 120 [Chen13]; hinge"),
+    "ring_dip": ((-20, 110), (-15, 15), (-30, 30), "flexion 80–90 [Chen13] widened as the middle finger; hinge"),
+    "little_mcp": ((-35, 110), (-40, 40), (-30, 30), "flexion 90 [AAOS] + CMC 15 [Chen13]; abduction arc 50 [Chen13] widened"),
+    "little_pip": ((-10, 135), (-15, 15), (-30, 30), "flexion 135 [Chen13]; hinge"),
+    "little_dip": ((-20, 115), (-15, 15), (-30, 30), "flexion 90 [Chen13, AAOS] widened as real captures; hinge"),
 }  # fmt: skip
 
 #: Extra prior vertices (flexion, abduction), degrees: the thumb's fan of pronated flexion, where flexion
@@ -99,7 +99,7 @@ BONE_LENGTHS_REF: dict[str, tuple[float, float]] = {
 #: and other thumb-CMC placements (index_middle's curvature moves by ±1.8 when the CMC keypoint moves 12 mm
 #: off the palm plane). A reversed arch is left to the joint angles, which catch it on every non-flat hand.
 CURVATURE_REF: dict[str, tuple[float, float]] = {
-    "thumb_index": (-0.50, 1.00), "index_middle": (-1.00, 5.00), "middle_ring": (-0.60, 3.50), "ring_little": (-0.80, 1.80),
+    "thumb_index": (-0.50, 1.00), "index_middle": (-2.00, 5.00), "middle_ring": (-0.60, 3.50), "ring_little": (-0.80, 1.80),
 }  # fmt: skip
 
 #: Angular distance between neighbouring root bones, degrees: the carpal fan (thumb–index fixed by the carpus,
@@ -119,18 +119,18 @@ JOINT_POLYGONS_DEG: dict[str, tuple[tuple[float, float], ...]] = {
     "thumb_cmc": ((-50.0000, -60.0000), (110.0000, -60.0000), (110.0000, 70.0000), (-50.0000, 70.0000)),
     "thumb_mcp": ((-30.0000, 25.0000), (-30.0000, -100.0000), (45.0000, -100.0000), (95.0000, -33.3333), (95.0000, 25.0000)),
     "thumb_ip": ((-50.0000, 29.3948), (-50.0000, -100.0000), (98.8278, -100.0000), (105.0445, -50.2665), (99.3220, 29.8493), (-13.3213, 31.6860)),
-    "index_mcp": ((-55.0000, -50.7134), (110.0000, -39.3341), (110.0000, 39.3341), (-55.0000, 50.7134)),
-    "index_pip": ((34.6269, 45.1104), (-30.0000, 22.0492), (-30.0000, -22.1939), (11.8357, -36.2231), (125.0000, -40.3735), (125.0000, 38.6091), (89.9355, 43.8804)),
-    "index_dip": ((120.0000, -40.0689), (120.0000, 41.0194), (29.5587, 32.2263), (-40.0000, 23.8706), (-40.0000, -21.5494), (0.5994, -39.2491)),
-    "middle_mcp": ((-55.0000, -50.7134), (110.0000, -39.3341), (110.0000, 39.3341), (-55.0000, 50.7134)),
-    "middle_pip": ((-30.0000, -23.9504), (125.0000, -41.1727), (125.0000, 41.1727), (-30.0000, 23.9504)),
-    "middle_dip": ((120.0000, -41.1287), (120.0000, 40.4394), (32.6189, 36.6807), (-7.5058, 34.6547), (-40.0000, 21.7976), (-40.0000, -23.9858)),
-    "ring_mcp": ((120.0000, 39.3756), (-55.0000, 50.6660), (-55.0000, -50.3161), (42.5874, -47.2788), (120.0000, -38.9860)),
-    "ring_pip": ((130.0000, 41.1287), (-30.0000, 23.9858), (-30.0000, -23.9852), (53.0135, -32.8852), (130.0000, -41.1278)),
-    "ring_dip": ((-40.0000, -23.9858), (120.0000, -41.1287), (120.0000, 41.1287), (-40.0000, 23.9858)),
-    "little_mcp": ((120.0000, 39.3756), (-55.0000, 50.6660), (-55.0000, -49.4413), (71.2556, -56.7045), (120.0000, -36.7062)),
-    "little_pip": ((145.0000, -40.0922), (145.0000, 41.0145), (-29.9661, 24.0823), (-30.0991, -11.4741), (-29.7855, -23.0626), (42.3161, -39.1494)),
-    "little_dip": ((125.0000, -40.6205), (125.0000, 40.9480), (-11.7217, 28.5483), (-40.0000, 23.3209), (-40.0000, -23.7073), (48.6873, -36.0233)),
+    "index_mcp": ((-45.0000, -50.7681), (110.0000, -39.2867), (110.0000, 39.2867), (-45.0000, 50.7681)),
+    "index_pip": ((125.0000, -40.3735), (125.0000, 38.6091), (89.9355, 43.8804), (34.3333, 45.1169), (-8.3142, 27.1243), (-20.0000, 21.0914), (-20.0000, -21.3085), (11.2089, -36.2001)),
+    "index_dip": ((120.0000, -40.0689), (120.0000, 41.0194), (29.4426, 32.2151), (-30.0000, 23.6645), (-30.0000, -20.5290), (-0.1934, -39.2437)),
+    "middle_mcp": ((-45.0000, -50.7681), (110.0000, -39.2867), (110.0000, 39.2867), (-45.0000, 50.7681)),
+    "middle_pip": ((125.0000, 41.2717), (-20.0000, 23.8717), (-20.0000, -23.8146), (36.3356, -30.9417), (125.0000, -41.2271)),
+    "middle_dip": ((120.0000, -41.2202), (120.0000, 40.4394), (32.6189, 36.6807), (-8.6097, 34.5990), (-30.0000, 20.3553), (-30.0000, -23.9125)),
+    "ring_mcp": ((-45.0000, 50.7134), (-45.0000, -50.3579), (42.6075, -47.2766), (120.0000, -38.9860), (120.0000, 39.3341)),
+    "ring_pip": ((130.0000, -41.1278), (130.0000, 41.2202), (-20.0000, 23.9125), (-20.0000, -23.8371), (52.9314, -32.8764)),
+    "ring_dip": ((-30.0000, -23.9125), (120.0000, -41.2202), (120.0000, 41.2202), (-30.0000, 23.9125)),
+    "little_mcp": ((71.2289, -56.7154), (120.0000, -36.7062), (120.0000, 39.3341), (-45.0000, 50.7134), (-45.0000, -49.3895)),
+    "little_pip": ((145.0000, -40.0922), (145.0000, 41.0878), (-17.1400, 24.3147), (-33.0857, -17.3037), (-12.9823, -24.5549), (42.1166, -39.1475)),
+    "little_dip": ((125.0000, -40.6205), (125.0000, 40.9480), (-12.6128, 28.4674), (-30.0000, 21.9198), (-30.0000, -23.5373), (48.5898, -36.0175)),
 }  # fmt: skip
 # --- end generated ---
 

@@ -60,24 +60,24 @@ def test_mediapipe_gestures_fail_only_where_mediapipe_does(sets):
     ok = np.asarray(JointLimits.default().check(HandSkeleton(joints=s.joints_mm, units="mm")).ok)
     group = np.array([g.split("/")[0] for g in s.groups])
     photos = np.isin(group, ["expected", "mp_gesture"])  # MediaPipe's own test images and gesture photos
-    assert ok[photos].mean() >= 0.85  # measured 0.915 (43 of 47)
-    assert ok.mean() >= 0.75  # measured 0.803; on the 19 dataset images (FreiHAND, OneHand10k, Panoptic, RHD...) 0.53
+    assert ok[photos].mean() >= 0.85  # measured 0.894 (42 of 47)
+    assert ok.mean() >= 0.75  # measured 0.788; on the 19 dataset images (FreiHAND, OneHand10k, Panoptic, RHD...) 0.53
 
 
 @pytest.mark.parametrize(
     "name, kind, at_least",
     [
-        ("stb", "depth flip", 75.0),  # 78.4; the rest are flat hands, whose mirror image is the same hand
+        ("stb", "depth flip", 77.0),  # 80.7; the rest are flat hands, whose mirror image is the same hand
         ("interhand", "depth flip", 99.0),  # 100
         ("stb", "bend -60", 99.0),  # 100
         ("quest", "bend -60", 99.0),  # 100
         ("mediapipe_video", "bend -60", 99.0),  # 100
-        ("stb", "twist ±40", 78.0),  # 83.0–83.6 over seeds 0–5
+        ("stb", "twist ±40", 78.0),  # 83.3–84.0 over seeds 0–5
         ("quest", "twist ±40", 65.0),  # 71.8–79.1
-        ("mediapipe_video", "twist ±40", 68.0),  # 71.7–77.6
-        ("stb", "finger flip", 44.0),  # 47.2–47.8
+        ("mediapipe_video", "twist ±40", 68.0),  # 72.6–79.1
+        ("stb", "finger flip", 46.0),  # 49.8–50.3
         ("quest", "finger flip", 44.0),  # 49.1–60.0
-        ("mediapipe_video", "finger flip", 49.0),  # 53.0–56.2
+        ("mediapipe_video", "finger flip", 60.0),  # 65.9–70.2
     ],
 )
 def test_defaults_flag_impossible_twins(default_scores, name, kind, at_least):
@@ -86,7 +86,7 @@ def test_defaults_flag_impossible_twins(default_scores, name, kind, at_least):
 
 def test_the_bmc_score_ranks_twins_above_real_hands(default_scores):
     for name in GROUND_TRUTH_LIKE:
-        assert default_scores[name]["auroc"] >= 0.85, name  # measured 0.87–0.98
+        assert default_scores[name]["auroc"] >= 0.85, name  # measured 0.87–0.98 over seeds 0–5
 
 
 def test_shipped_polygons_are_the_recipe_on_the_shared_sets():
