@@ -229,6 +229,67 @@ def run(
     return results
 
 
+# ============================================================================================ conventions
+
+#: Keypoint-convention shifts (mm) of the ``--shifts`` table: how datasets differ in placing keypoints.
+SHIFTS = {
+    "wrist ±15 mm along the hand": ("wrist", 15.0),
+    "MCPs ±6 mm off the palm": ("mcp", 6.0),
+    "PIPs/DIPs ±6 mm off the palm": ("pipdip", 6.0),
+    "thumb CMC ±12 mm off the palm": ("cmc", 12.0),
+}
+_SHIFTED = {"wrist": [0], "mcp": [5, 9, 13, 17], "pipdip": [6, 7, 10, 11, 14, 15, 18, 19], "cmc": [1]}
+
+
+def shifted(joints: np.ndarray, what: str, mm: float) -> np.ndarray:
+    """``joints (n, 21, 3)`` mm with one group of keypoints moved by ``mm``: the wrist along wrist→middle_mcp, the
+    others along the palm normal (wrist, index_mcp, little_mcp)."""
+    j = joints.copy()
+    if what == "wrist":
+        axis = j[:, 9] - j[:, 0]
+        direction = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    else:
+        normal = np.cross(j[:, 5] - j[:, 0], j[:, 17] - j[:, 0])
+        direction = normal / np.linalg.norm(normal, axis=-1, keepdims=True)
+    j[:, _SHIFTED[what]] += mm * direction[:, None]
+    return j
+
+
+def mirror_congruent(joints: np.ndarray, tol_mm: float = 10.0) -> np.ndarray:
+    """``(n,)`` True where a hand's mirror image is the same hand up to a rotation (RMS ≤ ``tol_mm`` after the
+    best one, Kabsch): a flat hand. No rotation-invariant score can tell its depth-flip twin from it."""
+    a = joints - joints.mean(axis=1, keepdims=True)
+    b = a * np.array([-1.0, 1.0, 1.0])
+    u, _, vt = np.linalg.svd(np.einsum("nki,nkj->nij", b, a))
+    d = np.sign(np.linalg.det(np.einsum("nij,njk->nik", u, vt)))
+    u[:, :, -1] *= d[:, None]
+    rotation = np.einsum("nij,njk->nik", u, vt)
+    rms = np.sqrt(np.mean(np.sum((np.einsum("nki,nij->nkj", b, rotation) - a) ** 2, axis=-1), axis=-1))
+    return rms <= tol_mm
+
+
+def shift_scores(builder: Builder, sets: dict[str, RealSet], holdout: bool = True) -> dict[str, dict[str, float]]:
+    """``{source: {shift: accept %}}``: the worse of the two signs of each :data:`SHIFTS` entry."""
+    real = {n: s for n, s in sets.items() if not s.synthetic}
+    out = {}
+    for name, s in sets.items():
+        limits = builder({n: t for n, t in real.items() if not holdout or n != name})
+        row = {}
+        for label, (what, mm) in SHIFTS.items():
+            rates = []
+            for sign in (-1.0, 1.0):
+                hands = HandSkeleton(joints=shifted(s.joints_mm, what, sign * mm), units="mm")
+                rates.append(100.0 * float(np.mean(limits.check(hands).ok)))
+            row[label] = min(rates)
+        out[name] = row
+    return out
+
+
+def shift_table(results: dict[str, dict[str, float]], markdown: bool = True) -> str:
+    head = ["source", *[f"{k} %" for k in SHIFTS]]
+    return format_table(head, [[n, *[_pct(r[k]) for k in SHIFTS]] for n, r in results.items()], markdown=markdown)
+
+
 def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.1f}"
 
@@ -276,6 +337,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sources", default=None, help="comma list of sources (default: all present)")
     p.add_argument("--plain", action="store_true", help="plain-text table instead of Markdown")
     p.add_argument("--json", type=Path, default=None, help="write the numbers to this file")
+    p.add_argument(
+        "--shifts", action="store_true", help="also the acceptance under keypoint-convention shifts (SHIFTS)"
+    )
     return p.parse_args(argv)
 
 
@@ -311,6 +375,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(table(results, sets, markdown=not args.plain))
         print("\nMost rejecting constraints (real hands):")
         print(breakdown(results) + "\n")
+        flat = {n: 100.0 * float(np.mean(mirror_congruent(s.joints_mm))) for n, s in sets.items() if s.camera_frame}
+        print(
+            "Near-flat hands (mirror image = the hand up to a rotation, RMS ≤ 10 mm; their depth flips are plausible hands): "
+            + ", ".join(f"{n} {v:.1f}%" for n, v in flat.items())
+            + "\n"
+        )
+        if args.shifts:
+            shifts = shift_scores(builder, sets, holdout=not args.no_holdout)
+            results_shifts = {n: {"shifts": shifts[n]} for n in shifts}
+            for n in results:
+                results[n].update(results_shifts[n])
+            print("Acceptance under keypoint-convention shifts (the worse sign of each):\n")
+            print(shift_table(shifts, markdown=not args.plain) + "\n")
     seconds = time.perf_counter() - start
     print(f"({sum(len(s) for s in sets.values())} real hands, {len(builders)} limit set(s), {seconds:.1f} s)")
     if args.json:
