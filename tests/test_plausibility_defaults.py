@@ -67,7 +67,7 @@ def test_mediapipe_gestures_fail_only_where_mediapipe_does(sets):
 @pytest.mark.parametrize(
     "name, kind, at_least",
     [
-        ("stb", "depth flip", 77.0),  # 80.7; the rest are flat hands, whose mirror image is the same hand
+        ("stb", "depth flip", 77.0),  # 80.2; the rest are near-flat hands, whose mirror image is a plausible hand
         ("interhand", "depth flip", 99.0),  # 100
         ("stb", "bend -60", 99.0),  # 100
         ("quest", "bend -60", 99.0),  # 100
@@ -75,9 +75,9 @@ def test_mediapipe_gestures_fail_only_where_mediapipe_does(sets):
         ("stb", "twist ±40", 78.0),  # 83.3–84.0 over seeds 0–5
         ("quest", "twist ±40", 65.0),  # 71.8–79.1
         ("mediapipe_video", "twist ±40", 68.0),  # 72.6–79.1
-        ("stb", "finger flip", 46.0),  # 49.8–50.3
-        ("quest", "finger flip", 44.0),  # 49.1–60.0
-        ("mediapipe_video", "finger flip", 60.0),  # 65.9–70.2
+        ("stb", "finger flip", 45.0),  # 47.8–48.3
+        ("quest", "finger flip", 40.0),  # 44.5–55.5
+        ("mediapipe_video", "finger flip", 60.0),  # 64.7–68.9
     ],
 )
 def test_defaults_flag_impossible_twins(default_scores, name, kind, at_least):
