@@ -51,7 +51,7 @@ from .handsize import ADULT_REFERENCE_MM, HAND_LENGTH_PER_REFERENCE
 #: (min, max) at maximal flexion (None = the same: a box), degrees, and the grounding. The prior polygon is
 #: the convex hull of that trapezoid and :data:`PRIOR_EXTRA_POINTS_DEG`.
 JOINT_RANGES_DEG: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float] | None, str]] = {
-    "thumb_cmc": ((-60, 120), (-60, 70), None, "palmar abduction 70 [AAOS], 45 [Eaton]; radial abduction 60 [Eaton]; arcs 53°/42° [Coo81]; zero = metacarpal in line with wrist→CMC, whose keypoint datasets place differently (±12 mm moves it ~17°), so wider"),
+    "thumb_cmc": ((-40, 120), (-60, 70), None, "palmar abduction 70 [AAOS], 45 [Eaton]; radial abduction 60 [Eaton]; arcs 53°/42° [Coo81]; zero = metacarpal in line with wrist→CMC, whose keypoint datasets place differently (1 cm swings the short wrist→CMC bone by ~30°), so wide; extension stops at −40° (a thumb through the palm reads −60° or less)"),
     "thumb_mcp": ((-20, 85), (-45, 15), (-30, 15), "flexion 50–80 [AAOS, Eaton, Chen13]; hyperextension 0–10 [AAOS, Eaton] + landmark tolerance; unpronated flexion reads as negative abduction"),
     "thumb_ip": ((-40, 90), (-60, 20), (-50, 20), "flexion 75–80 [Chen13, AAOS]; hyperextension 15–20 [AAOS, Eaton], passive to 40"),
     "index_mcp": ((-35, 100), (-40, 40), (-30, 30), "flexion 90 [AAOS, Chen13, LK95] + CMC 5 [Chen13]; hyperextension 45 [AAOS, Eaton]; abduction arc 60 [Chen13], collateral ligaments tight in flexion; landmark estimators read ±30–40° at flexed MCPs"),
@@ -116,7 +116,7 @@ CALIBRATION_SOURCES: dict[str, int] = {"stb": 15000, "quest": 110, "mediapipe_vi
 #: :data:`CALIBRATION_SOURCES` (:func:`handkin.limits_sources.calibrated_polygons`), padded to
 #: ``CALIBRATION['hull_points']`` vertices when loaded.
 JOINT_POLYGONS_DEG: dict[str, tuple[tuple[float, float], ...]] = {
-    "thumb_cmc": ((-70.0000, -70.0000), (130.0000, -70.0000), (130.0000, 80.0000), (-70.0000, 80.0000)),
+    "thumb_cmc": ((-50.0000, -70.0000), (130.0000, -70.0000), (130.0000, 80.0000), (-50.0000, 80.0000)),
     "thumb_mcp": ((-30.0000, 25.0000), (-30.0000, -100.0000), (45.0000, -100.0000), (95.0000, -33.3333), (95.0000, 25.0000)),
     "thumb_ip": ((-50.0000, 29.3948), (-50.0000, -100.0000), (98.8278, -100.0000), (105.0445, -50.2665), (99.3220, 29.8493), (-13.3213, 31.6860)),
     "index_mcp": ((-45.0000, -50.7681), (110.0000, -39.2867), (110.0000, 39.2867), (-45.0000, 50.7681)),
