@@ -215,8 +215,20 @@ def warn_if_contradicted(joints: Array, side: Side | np.ndarray, what: str = "jo
         "flexion sign comes out mirrored. Pass side='auto' to "
         "read each hand's side from its geometry, or the right side(s) (a name, or one per hand).",
         HandednessWarning,
-        stacklevel=5,
+        stacklevel=_caller_level(),
     )
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside handkin and pydantic (the user's call)."""
+    import os
+    import sys
+
+    inside = (os.path.dirname(__file__) + os.sep, os.sep + "pydantic" + os.sep, os.sep + "pydantic_core" + os.sep)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and any(p in frame.f_code.co_filename for p in inside):
+        frame, level = frame.f_back, level + 1
+    return level + 1
 
 
 def resolve(joints: Array, side: Any, *, check: bool) -> Side | np.ndarray:
