@@ -202,7 +202,7 @@ def read_npz(
         )
     if fps is None:
         fps = _read.fps(data.get("fps"), path)
-    side = _side(side, data.get("side"), path)
+    side = _side(side, data.get("side"), path, len(arr) if arr.ndim == 3 else 1)
     if order is None:
         order = _read.text(data.get("order"), path, "'order'") or "mp21"
     times = data.get("times")
@@ -227,11 +227,15 @@ def _same_hands(*arrays: np.ndarray) -> bool:
     )
 
 
-def _side(given: Any, stated: Any, path: Path) -> Any:
+def _side(given: Any, stated: Any, path: Path, frames: int) -> Any:
     """The side argument (if given) over the file's ``side`` field (a name or one per frame), else right."""
     if given is not None:
         return given
     stated = _read.sides(stated, path)
+    if isinstance(stated, np.ndarray) and stated.shape != (frames,):
+        raise FileFormatError(
+            f"'side' in {path} holds {stated.size} names for {frames} frames; give one side or one per frame."
+        )
     return "right" if stated is None else stated
 
 
@@ -270,7 +274,7 @@ def read_json(
     if units is None:
         raise FileFormatError(f"{path} does not say its length unit ('units'): pass units=.")
     fps = fps if fps is not None else _read.fps(data.get("fps"), path)
-    side = _side(side, data.get("side"), path)
+    side = _side(side, data.get("side"), path, len(arr) if arr.ndim == 3 else 1)
     order = order or _read.text(data.get("order"), path, "'order'") or "mp21"
     times = data.get("times")
     if times is not None:
