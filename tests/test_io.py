@@ -128,7 +128,9 @@ def test_npz_key_choice_and_unit_suffix(seq, tmp_path):
     with pytest.raises(FileFormatError, match=r"several .*\(left_mm, right_mm\)"):
         load(tmp_path / "b.npz")
     # the same hands in two frames (world and camera coordinates): their angles agree, the first is used
-    np.savez(tmp_path / "c.npz", world_mm=seq.joints, cam_mm=seq.joints @ np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]]))
+    np.savez(
+        tmp_path / "c.npz", world_mm=seq.joints, cam_mm=seq.joints @ np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]])
+    )
     assert "'world_mm' is used" in load(tmp_path / "c.npz").problems()[0]
     assert len(load(tmp_path / "b.npz", key="right_mm")) == 12
     with pytest.raises(FileFormatError, match="no array 'nope'"):
