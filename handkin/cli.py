@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 from . import __version__
 from .anatomy import AngleJoint, Bone
 from .demo import DEMO_KEY_POSES, DEMO_POSE, demo_angles, demo_sequence  # noqa: F401  (the demo data's old home)
-from .errors import HandkinError
+from .errors import HandednessWarning, HandkinError
 from .frames import JointAngles
 from .limits import JointLimits
 from .orders import available_orders, get_order
@@ -100,6 +101,9 @@ def _analyze(args: argparse.Namespace) -> int:
         seq, _limits(args.limits), smoothing=args.smooth, progress=not args.no_progress and sys.stderr.isatty()
     )
     print(f"{seq}")
+    if seq.mixed_sides:
+        shown = ", ".join(f"{i} {s}" for i, s in enumerate(seq.sides[:20])) + (" …" if len(seq) > 20 else "")
+        print(f"  sides per frame: {shown}")
     for p in result.problems:
         print(f"  warning: {p}")
     print(result.summary_table(markdown=False))
@@ -208,7 +212,12 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--units", choices=["m", "cm", "mm", "ref"], help="length unit of the file (default: what the file states)"
     )
-    g.add_argument("--side", choices=["right", "left"], help="handedness (default: what the file states, else right)")
+    g.add_argument(
+        "--side",
+        choices=["right", "left", "auto"],
+        help="handedness (default: what the file states, one side or one per frame, else right); auto: each frame's "
+        "side from its geometry",
+    )
     g.add_argument("--fps", type=float, help="frames per second (default: what the file states)")
     g.add_argument("--key", help="which array of an NPZ holds the joints")
     g.add_argument("--kind", choices=["world", "image"], default="world", help="MediaPipe dumps: which landmarks")
@@ -305,11 +314,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``handkin`` command; bad input prints one clear error and returns 1."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (HandkinError, ImportError) as exc:
-        print(f"handkin {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default", HandednessWarning)
+        try:
+            return int(args.func(args))
+        except (HandkinError, ImportError) as exc:
+            print(f"handkin {args.command}: error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            for w in caught:  # handkin's own warnings as one line each; others as Python shows them
+                if issubclass(w.category, HandednessWarning):
+                    print(f"handkin {args.command}: warning: {w.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 if __name__ == "__main__":  # pragma: no cover

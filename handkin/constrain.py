@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .anatomy import ANGLE_BONES, ROOT_BONES, Side
+from .anatomy import ANGLE_BONES, ROOT_BONES
 from .anatomy import bone as anatomy_bone
 from .bounds import LimitArrays, interval_excess, limit_arrays, to_limit_units
 from .frames import forward
@@ -31,6 +31,7 @@ from .hull import project
 from .limits import JointLimits
 from .losses import LossTerms, bmc_terms
 from .palm import palm_soa
+from .sides import left_mask, mirror_where
 from .skeleton import HandSkeleton
 from .template import flat_hand
 from .vec import to_soa
@@ -157,9 +158,7 @@ def constrain(
         out[needs] = forward(palm[needs], angles[needs], lengths[needs])
     after = bmc_terms(out, arrays)
     result = out * scale[:, None, None]
-    if sk.side == Side.left:
-        result[..., 0] *= -1
-    result = result.reshape(*batch, 21, 3)
+    result = mirror_where(result.reshape(*batch, 21, 3), left_mask(sk.side))
     moved = np.linalg.norm(result - np.asarray(sk.joints), axis=-1)
 
     def shaped(terms: LossTerms) -> LossTerms:

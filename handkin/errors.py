@@ -51,6 +51,10 @@ class BackendError(HandkinError):
     """Arrays from different backends (NumPy and torch) or devices were mixed, or a backend is missing."""
 
 
+class HandednessWarning(UserWarning):
+    """A declared hand side (``side=``) that the hands' geometry contradicts (their flexion signs come out mirrored)."""
+
+
 __all__ = [
     "HandkinError",
     "ShapeError",
@@ -63,4 +67,5 @@ __all__ = [
     "BackendError",
     "CameraError",
     "FileFormatError",
+    "HandednessWarning",
 ]

@@ -43,6 +43,7 @@ from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
 from .backend import Array, length_from_squared, namespace, promote_half, to_numpy
 from .errors import ShapeError
 from .palm import Z_HAT, Palm, degenerate_tolerance_sq, long_enough, palm_scale_sq, palm_soa, perpendicular
+from .sides import describe, mirror_where
 from .validation import HandkinModel
 from .vec import (
     SINGULAR_TOL,
@@ -176,21 +177,29 @@ class MeasuredArrays(NamedTuple):
 
 
 @promote_half
-def measure(joints: Array, mirror: bool = False, with_frames: bool = True) -> MeasuredArrays:
+def measure(joints: Array, mirror: Any = False, with_frames: bool = True) -> MeasuredArrays:
     """Bone lengths ``(..., 20)``, palm curvature and angles ``(..., 4)``, joint angles ``(..., 15, 2)`` and
     frames ``(..., 15, 3, 3)`` (columns x, y, z) of hands ``(..., 21, 3)``.
 
-    ``mirror=True`` measures the mirror image (for left hands) and mirrors the frames back.
+    ``mirror=True`` measures the mirror image (for left hands) and mirrors the frames back; ``mirror`` may also be
+    a per-hand bool array (broadcast over the batch shape ``(...)``): those hands are mirrored (one ``where``).
     """
     xp = namespace(joints)
     batch = tuple(joints.shape[:-2])
+    mask = None
+    if not isinstance(mirror, (bool, np.bool_)):
+        mask = np.broadcast_to(np.asarray(to_numpy(mirror), dtype=bool), batch)
+        joints, mirror = mirror_where(joints, mask), False
     res = batched(lambda j: _measure_flat(j, mirror, with_frames), xp.reshape(joints, (-1, 21, 3)))
+    frames = batch_first(res[4], batch, (NUM_ANGLE_JOINTS, 3, 3)) if with_frames else None
+    if mask is not None and frames is not None:  # the mirrored hands' frames back in their own coordinates
+        frames = mirror_where(frames, mask, component_axis=-2)
     return MeasuredArrays(
         batch_first(xp.reshape(res[0], (20, res[0].shape[-1])), batch, (20,)),
         batch_first(res[1], batch, (4,)),
         batch_first(res[2], batch, (4,)),
         batch_first(res[3], batch, (NUM_ANGLE_JOINTS, 2)),
-        batch_first(res[4], batch, (NUM_ANGLE_JOINTS, 3, 3)) if with_frames else None,
+        frames,
     )
 
 
@@ -295,7 +304,8 @@ class BoneFrame(HandkinModel):
 
     matrices: Any
     origins: Any = None
-    side: Side = Side.right
+    side: Any = Side.right
+    """One :class:`Side`, or per hand an array of names (as :attr:`HandSkeleton.side`)."""
 
     @model_validator(mode="after")
     def _check(self) -> BoneFrame:
@@ -333,7 +343,7 @@ class BoneFrame(HandkinModel):
         return self.matrices[..., ANGLE_BONES.index(b), :, :]
 
     def __repr__(self) -> str:
-        return f"BoneFrame(shape={tuple(self.matrices.shape)}, side={self.side.value!r})"
+        return f"BoneFrame(shape={tuple(self.matrices.shape)}, side={describe(self.side)!r})"
 
     __str__ = __repr__
 

@@ -312,6 +312,8 @@ class JointLimits(HandkinModel):
         """
         from .limits_fit import fit_limits
 
+        if isinstance(skeletons, HandSkeleton):  # per-hand sides: the mirrored batch is one side
+            skeletons = skeletons.as_right()
         return fit_limits(
             skeletons,
             hull_points,

@@ -14,6 +14,7 @@ import numpy as np
 from pydantic import field_serializer, model_validator
 
 from . import anatomy
+from . import sides as _sides
 from .anatomy import (
     ANGLE_BONES,
     BONE_CHILD_INDEX,
@@ -38,7 +39,7 @@ from .backend import (
     to_numpy,
     to_torch,
 )
-from .errors import NonFiniteError, ShapeError, UnitsError
+from .errors import NonFiniteError, ShapeError, SideError, UnitsError
 from .frames import BoneFrame, JointAngles, forward, measure
 from .orders import MP21, get_order, split_two_hands
 from .palm import palm_angles, palm_curvature
@@ -121,10 +122,19 @@ def _check_scale(joints: Array, u: Units) -> None:
     )
 
 
-def _mirror_x(points: Array) -> Array:
-    """Points ``(..., 3)`` mirrored x → −x."""
+def _mirror_x(points: Array, mask: Any = True) -> Array:
+    """Points ``(..., K, 3)`` mirrored x → −x, for every hand (``mask=True``) or where a per-hand bool ``(...)``."""
+    if isinstance(mask, np.ndarray):
+        return _sides.mirror_where(points, mask)
+    if not mask:
+        return points
     xp = namespace(points)
     return xp.concat([-points[..., :1], points[..., 1:]], axis=-1)
+
+
+def _numpy_key(key: Any) -> Any:
+    """A batch index for the numpy side array (torch index tensors → numpy)."""
+    return to_numpy(key) if is_torch(key) else key
 
 
 class HandSkeleton(HandkinModel):
@@ -134,14 +144,21 @@ class HandSkeleton(HandkinModel):
     may be in any registered order (:mod:`handkin.orders`) and are reordered into MP21 on the way
     in. Validation checks the shape, finiteness and a plausible scale for the stated units; use
     :meth:`unchecked` in hot loops where the input is known to be good.
+
+    ``side`` is ``"right"``/``"left"`` for every hand, an array of them broadcast over the batch (joints
+    ``(N, 2, 21, 3)`` with ``side=["right", "left"]``: two-hand arrays), or ``"auto"``: each hand's side read
+    from its geometry (:mod:`handkin.sides`; ambiguous flat hands stay right). :attr:`side` is one
+    :class:`Side` when all hands agree, else an array of names of the batch shape (:attr:`sides` is always
+    that array). A declared side that most hands' geometry clearly contradicts gives one
+    :class:`~handkin.errors.HandednessWarning`.
     """
 
     joints: Any
     """``(..., 21, 3)`` numpy array or torch tensor in canonical MP21 order."""
     units: Units
     """Length unit of the joints."""
-    side: Side = Side.right
-    """Handedness."""
+    side: Any = Side.right
+    """Handedness: one :class:`Side`, or (hands of both sides) an array of ``"right"``/``"left"`` of the batch shape."""
     order: Literal["mp21"] = "mp21"
     """The order of :attr:`joints` — always canonical once built."""
     source_order: str = "mp21"
@@ -165,7 +182,6 @@ class HandSkeleton(HandkinModel):
         if data.get("units") is None:
             raise UnitsError("units are missing: say which unit the joints are in, units='m', 'cm', 'mm' or 'ref'.")
         u = parse_units(data["units"])
-        s = anatomy.side(data.get("side", Side.right))
         o = get_order(data.get("order", MP21))
         if "source_order" in data and o is MP21:  # re-validation of a dumped skeleton keeps its provenance
             source = get_order(data["source_order"]).name
@@ -177,11 +193,16 @@ class HandSkeleton(HandkinModel):
             j = o.to_canonical(j)
         _check_finite(j)
         _check_scale(j, u)
+        s = _sides.resolve(j, data.get("side", Side.right), check=True)
         return {"joints": j, "units": u, "side": s, "order": "mp21", "source_order": source}
 
     @field_serializer("joints", when_used="json")
     def _joints_to_lists(self, joints: Array) -> list:
         return to_numpy(joints).tolist()
+
+    @field_serializer("side")
+    def _side_out(self, side: Any) -> Any:
+        return side.tolist() if isinstance(side, np.ndarray) else side
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -190,34 +211,39 @@ class HandSkeleton(HandkinModel):
         _check_shape(joints)
         o = get_order(order)
         j = joints if o is MP21 else o.to_canonical(joints)
-        return cls.model_construct(joints=j, units=parse_units(units), side=anatomy.side(side), source_order=o.name)
+        s = _sides.resolve(j, side, check=False)
+        return cls.model_construct(joints=j, units=parse_units(units), side=s, source_order=o.name)
 
     @classmethod
     def from_two_hands(cls, joints: Any, *, order: Any, units: Any, sides: Sequence[str] | None = None) -> TwoHands:
-        """Split a ``(..., 42, 3)`` two-hand array (e.g. RHD: left then right; InterHand: right then left)."""
+        """Split a ``(..., 42, 3)`` two-hand array (e.g. RHD: left then right; InterHand: right then left) into two
+        skeletons. For one skeleton of both hands, stack them: ``HandSkeleton(joints=np.stack([right, left], -3),
+        side=["right", "left"], ...)`` (joints ``(..., 2, 21, 3)``)."""
         arr = as_float_array(joints)
         halves = split_two_hands(arr, order, sides)
         return TwoHands(**{s.value: cls(joints=h, order=order, units=units, side=s) for s, h in halves.items()})
 
     @classmethod
     def concatenate(cls, skeletons: Sequence[HandSkeleton], axis: int = 0) -> HandSkeleton:
-        """Join skeletons of equal units and side along batch axis ``axis``."""
+        """Join skeletons of equal units along batch axis ``axis`` (their sides are kept per hand)."""
         if not skeletons:
             raise ShapeError("concatenate needs at least one skeleton.")
         first = skeletons[0]
         for s in skeletons[1:]:
-            if s.units != first.units or s.side != first.side:
+            if s.units != first.units:
                 raise UnitsError(
-                    f"cannot concatenate skeletons in {first.units.value}/{first.side.value} and "
-                    f"{s.units.value}/{s.side.value}; convert with to_units() or mirror() first."
+                    f"cannot concatenate skeletons in {first.units.value} and {s.units.value}; convert with "
+                    "to_units() first."
                 )
         arrays = [s.joints for s in skeletons]
         xp = namespace(*arrays)
         if any(a.ndim < 3 for a in arrays):
             raise ShapeError("concatenate needs batched skeletons (..., 21, 3) with at least one batch axis.")
-        if axis < 0:
-            axis -= 2
-        return first._replace(xp.concat(arrays, axis=axis))
+        joints = xp.concat(arrays, axis=axis - 2 if axis < 0 else axis)
+        if all(not isinstance(s.side, np.ndarray) and s.side == first.side for s in skeletons):
+            return first._replace(joints)
+        side = np.concatenate([s.sides for s in skeletons], axis=axis)
+        return first._replace(joints, side=_sides.normalize(side))
 
     def _replace(self, joints: Array, **changes: Any) -> HandSkeleton:
         """A copy with new joints (already canonical and valid) — no re-validation."""
@@ -229,6 +255,16 @@ class HandSkeleton(HandkinModel):
     def batch_shape(self) -> tuple[int, ...]:
         """The leading batch shape (``()`` for a single hand)."""
         return tuple(self.joints.shape[:-2])
+
+    @property
+    def sides(self) -> np.ndarray:
+        """The side of every hand, an array of ``"right"``/``"left"`` of the batch shape."""
+        return _sides.full(self.side, self.batch_shape)
+
+    @property
+    def _left(self) -> Any:
+        """``True``/``False`` for one side, else a bool array ``(...)`` marking the left hands."""
+        return _sides.left_mask(self.side)
 
     @property
     def backend(self) -> str:
@@ -261,9 +297,9 @@ class HandSkeleton(HandkinModel):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, HandSkeleton):
             return NotImplemented
-        if (self.units, self.side, self.backend) != (other.units, other.side, other.backend):
+        if (self.units, self.backend) != (other.units, other.backend):
             return False
-        if self.joints.shape != other.joints.shape:
+        if self.joints.shape != other.joints.shape or not np.array_equal(self.sides, other.sides):
             return False
         return bool(namespace(self.joints, other.joints).all(self.joints == other.joints))
 
@@ -276,7 +312,7 @@ class HandSkeleton(HandkinModel):
         src = "" if self.source_order == "mp21" else f", from order {self.source_order!r}"
         dtype = str(self.dtype).replace("torch.", "")
         return (
-            f"HandSkeleton(batch_shape={self.batch_shape}, units={self.units.value!r}, side={self.side.value!r}, "
+            f"HandSkeleton(batch_shape={self.batch_shape}, units={self.units.value!r}, side={_sides.describe(self.side)!r}, "
             f"{self.backend} {dtype}{extra}{src})"
         )
 
@@ -292,7 +328,10 @@ class HandSkeleton(HandkinModel):
             raise ShapeError(
                 f"index {key!r} reaches into the joint axes; index the batch only (got shape {tuple(sub.shape)})."
             )
-        return self._replace(sub)
+        if not isinstance(self.side, np.ndarray):
+            return self._replace(sub)
+        side_key = tuple(map(_numpy_key, key)) if isinstance(key, tuple) else _numpy_key(key)
+        return self._replace(sub, side=_sides.normalize(self.side[side_key]))
 
     def joint(self, name: Any) -> Array:
         """Position of one joint, ``(..., 3)``: ``sk.joint("index_tip")``."""
@@ -341,7 +380,7 @@ class HandSkeleton(HandkinModel):
     @property
     def joint_angles(self) -> Array:
         """(flexion, abduction) of the 15 angle joints ``(..., 15, 2)``, radians, finger-major (Eq. 4–6)."""
-        return measure(self.joints, mirror=self.side == Side.left, with_frames=False).joint_angles
+        return measure(self.joints, mirror=self._left, with_frames=False).joint_angles
 
     @property
     def angles(self) -> JointAngles:
@@ -358,7 +397,7 @@ class HandSkeleton(HandkinModel):
 
         Left hands are measured as their mirror image; their frames are mirrored back.
         """
-        raw = measure(self.joints, mirror=self.side == Side.left, with_frames=frames)
+        raw = measure(self.joints, mirror=self._left, with_frames=frames)
         bone_frames = None
         if frames:
             origins = take(self.joints, _ANGLE_JOINT_INDEX, axis=-2)
@@ -392,7 +431,6 @@ class HandSkeleton(HandkinModel):
             palm_joints = as_float_array(palm)
         if units is None:
             raise UnitsError("from_angles needs units=... (or a HandSkeleton as palm, whose units are used).")
-        hand_side = anatomy.side("right" if side is None else side)
         shape = tuple(palm_joints.shape)
         if len(shape) >= 2 and shape[-2:] == (NUM_JOINTS, 3):
             palm_joints = take(palm_joints, _PALM_JOINTS, axis=-2)
@@ -404,12 +442,18 @@ class HandSkeleton(HandkinModel):
             bone_lengths = take(bone_lengths, _ANGLE_BONE_INDEX, axis=-1)
         elif bone_lengths.shape[-1] != 15:
             raise ShapeError(f"bone_lengths must have shape (..., 15) or (..., 20), got {tuple(bone_lengths.shape)}.")
-        mirror = hand_side == Side.left
-        if mirror:
-            palm_joints = _mirror_x(palm_joints)
-        joints = forward(palm_joints, values, bone_lengths)
-        if mirror:
-            joints = _mirror_x(joints)
+        batch = np.broadcast_shapes(
+            tuple(palm_joints.shape[:-2]), tuple(values.shape[:-2]), tuple(bone_lengths.shape[:-1])
+        )
+        hand_side = _sides.parse("right" if side is None else side, batch)
+        if isinstance(hand_side, str) and not isinstance(hand_side, Side):  # "auto": there is no geometry yet
+            raise SideError("from_angles builds hands of a stated side: give side='right', 'left' or one per hand.")
+        mirror = _sides.left_mask(hand_side)
+        if isinstance(mirror, np.ndarray):
+            xp = namespace(palm_joints)
+            palm_joints = xp.broadcast_to(palm_joints, (*batch, 6, 3))
+        palm_joints = _mirror_x(palm_joints, mirror)
+        joints = _mirror_x(forward(palm_joints, values, bone_lengths), mirror)
         return cls.unchecked(joints, units=units, side=hand_side)
 
     def to_order(self, order: Any) -> Array:
@@ -453,11 +497,12 @@ class HandSkeleton(HandkinModel):
 
     def mirror(self) -> HandSkeleton:
         """Mirror x → −x and swap the side (right ↔ left). ``mirror().mirror()`` is the identity."""
-        other = Side.left if self.side == Side.right else Side.right
-        return self._replace(_mirror_x(self.joints), side=other)
+        return self._replace(_mirror_x(self.joints), side=_sides.swapped(self.side))
 
     def as_right(self) -> HandSkeleton:
-        """This skeleton as a right hand: left hands are mirrored, right hands returned as they are."""
+        """This skeleton as right hands: left hands are mirrored, right hands returned as they are."""
+        if isinstance(self.side, np.ndarray):
+            return self._replace(_mirror_x(self.joints, self._left), side=Side.right)
         return self if self.side == Side.right else self.mirror()
 
     def numpy(self) -> HandSkeleton:

@@ -27,6 +27,7 @@ from .io.sequence import HandSequence
 from .limits import PALM_PAIRS, JointLimits
 from .progress import progress as progress_bar
 from .report import LimitReport
+from .sides import describe, require_uniform
 from .skeleton import HandSkeleton
 from .tables import format_table
 
@@ -46,7 +47,8 @@ def joint_angles(sequence: HandSequence, *, progress: bool = False) -> np.ndarra
     ok = np.flatnonzero(sequence.valid)
     chunks = [ok[i : i + CHUNK] for i in range(0, len(ok), CHUNK)]
     for idx in progress_bar(chunks, total=len(chunks), desc="measuring", unit="chunk", enabled=progress):
-        sk = HandSkeleton.unchecked(sequence.joints[idx], units=sequence.units, side=sequence.side)
+        side = sequence.side[idx] if sequence.mixed_sides else sequence.side
+        sk = HandSkeleton.unchecked(sequence.joints[idx], units=sequence.units, side=side)
         out[idx] = np.asarray(sk.joint_angles)
     return out
 
@@ -138,13 +140,14 @@ def infer_side(sequence: HandSequence, threshold_deg: float = 5.0) -> str:
     is kept, below −``threshold_deg`` it is the other one, in between (a flat hand) it cannot be told. Use it
     to check a tracker's handedness label (MediaPipe's depends on whether the image was mirrored).
     """
+    own = require_uniform(sequence.side, "infer_side").value
     angles = joint_angles(sequence)
     pip_dip = [int(AngleJoint[f"{f}_{j}"]) for f in ("index", "middle", "ring", "little") for j in ("pip", "dip")]
     flex = np.degrees(angles[sequence.valid][:, pip_dip, 0])
     if flex.size == 0:
         return "unknown"
     median = float(np.median(flex))
-    own, other = sequence.side.value, "left" if sequence.side.value == "right" else "right"
+    other = "left" if own == "right" else "right"
     return own if median > threshold_deg else other if median < -threshold_deg else "unknown"
 
 
@@ -384,7 +387,7 @@ class SequenceAnalysis:
             "duration": s.duration,
             "time_unit": s.time_unit,
             "units": s.units.value,
-            "side": s.side.value,
+            "side": describe(s.side),
             "smoothing": self.smoothing,
             "frames_outside_limits": len(self.violations.frames),
             "worst_joint_excess_deg": float(np.nanmax(self.violations.worst_angle, initial=0.0)),

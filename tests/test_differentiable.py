@@ -298,6 +298,7 @@ NOT_DIFFERENTIABLE: dict[str, str] = {
     "backend.all_finite": "a bool",
     "backend.promote_half": "a decorator (its functions are covered)",
     "skeleton.HandSkeleton.unchecked": "a constructor (every skeleton entry uses it)",
+    "skeleton.HandSkeleton.sides": "names of the hands' sides (strings), not arrays of numbers",
     "skeleton.HandSkeleton.from_two_hands": "validating constructor (value checks on the host)",
     "skeleton.HandSkeleton.numpy": "leaves autograd by design",
     "skeleton.HandSkeleton.torch": "backend conversion",

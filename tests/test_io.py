@@ -124,9 +124,14 @@ def test_npz_in_another_order_and_npy(seq, tmp_path):
 def test_npz_key_choice_and_unit_suffix(seq, tmp_path):
     np.savez(tmp_path / "a.npz", hand_mm=seq.joints, other=np.zeros(3))
     assert load(tmp_path / "a.npz").units.value == "mm"  # from the key's suffix
-    np.savez(tmp_path / "b.npz", left_mm=seq.joints, right_mm=seq.joints)
+    np.savez(tmp_path / "b.npz", left_mm=seq.joints, right_mm=seq.joints * 1.1)
     with pytest.raises(FileFormatError, match=r"several .*\(left_mm, right_mm\)"):
         load(tmp_path / "b.npz")
+    # the same hands in two frames (world and camera coordinates): their angles agree, the first is used
+    np.savez(
+        tmp_path / "c.npz", world_mm=seq.joints, cam_mm=seq.joints @ np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]])
+    )
+    assert "'world_mm' is used" in load(tmp_path / "c.npz").problems()[0]
     assert len(load(tmp_path / "b.npz", key="right_mm")) == 12
     with pytest.raises(FileFormatError, match="no array 'nope'"):
         load(tmp_path / "b.npz", key="nope")

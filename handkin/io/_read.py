@@ -113,6 +113,21 @@ def text(value: Any, path: Path, field: str) -> str | None:
     raise FileFormatError(f"{field} in {path} is {value!r}; expected a name (a string).")
 
 
+def sides(value: Any, path: Path, field: str = "'side'") -> str | np.ndarray | None:
+    """The side(s) stated in a file: a name, one name per frame (a 1-D array or list of strings), or ``None``."""
+    value = scalar(value)
+    if value is None or isinstance(value, str):
+        return value
+    arr = np.asarray(value)
+    if arr.ndim == 1 and arr.dtype.kind in "US":
+        return arr.astype(str)
+    if arr.ndim == 1 and arr.dtype == object and all(isinstance(v, str) for v in arr):
+        return arr.astype(str)
+    raise FileFormatError(
+        f"{field} in {path} is {value!r}; expected a side name or one name per frame ('right'/'left')."
+    )
+
+
 def numbers(value: Any, path: Path | str, field: str) -> np.ndarray:
     """A field of numbers (nested lists; ``null`` → NaN) as a float64 array; ragged or non-numeric is an error."""
     if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from .. import anatomy
-from ..anatomy import NUM_JOINTS, Joint
+from ..anatomy import BONE_PARENT_INDEX, NUM_JOINTS, Joint
 from ..errors import FileFormatError, HandkinError
 from ..files import atomic_write
+from ..sides import describe, side_evidence
 from ..units import units as parse_units
 from . import _read
 from .sequence import HandSequence
@@ -108,7 +109,7 @@ def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21"
                 joints=sequence.to_order(order),
                 fps=np.nan if sequence.fps is None else sequence.fps,
                 units=sequence.units.value,
-                side=sequence.side.value,
+                side=sequence.sides if sequence.mixed_sides else sequence.side.value,
                 order=str(order),
                 times=sequence.times,
             )
@@ -121,7 +122,7 @@ def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21"
             "format": JSON_FORMAT,
             "version": JSON_VERSION,
             "units": sequence.units.value,
-            "side": sequence.side.value,
+            "side": sequence.sides.tolist() if sequence.mixed_sides else sequence.side.value,
             "fps": sequence.fps,
             "order": str(order),
             "times": sequence.times.tolist(),
@@ -170,11 +171,18 @@ def read_npz(
     ``side``, ``order``, ``times`` from the archive when present, units also from a name suffix (``_mm``)."""
     path = Path(path)
     data = _read.read_npz(path)
+    notes: tuple[str, ...] = ()
     if key is None:
         if "joints" in data:
             key = "joints"
         else:
             candidates = [k for k, v in data.items() if v.ndim in (2, 3) and v.shape[-2:] == (NUM_JOINTS, 3)]
+            if len(candidates) > 1 and _same_hands(*(data[k] for k in candidates)):
+                notes = (
+                    f"{path}: {', '.join(candidates)} hold the same hands in different frames (equal bone lengths "
+                    f"and handedness), so their angles agree; {candidates[0]!r} is used (pick another with key=).",
+                )
+                candidates = candidates[:1]
             if len(candidates) != 1:
                 raise FileFormatError(
                     f"{path} holds {'no' if not candidates else 'several'} (T, 21, 3) arrays "
@@ -194,13 +202,41 @@ def read_npz(
         )
     if fps is None:
         fps = _read.fps(data.get("fps"), path)
-    side = side or _read.text(data.get("side"), path, "'side'") or "right"
+    side = _side(side, data.get("side"), path, len(arr) if arr.ndim == 3 else 1)
     if order is None:
         order = _read.text(data.get("order"), path, "'order'") or "mp21"
     times = data.get("times")
     if times is not None:
         times = _read.numbers(times, path, "'times'")
-    return _build(arr, path, units, fps, side, order, times=times)
+    return _build(arr, path, units, fps, side, order, times=times, notes=notes)
+
+
+def _same_hands(*arrays: np.ndarray) -> bool:
+    """Whether joint arrays ``(T, 21, 3)`` are the same hands moved rigidly (e.g. world and camera coordinates):
+    equal shapes, bone lengths within 0.01 % and the same handedness evidence sign per frame."""
+    first = arrays[0]
+    if any(a.shape != first.shape or a.dtype.kind not in "fiu" for a in arrays):
+        return False
+    parents = BONE_PARENT_INDEX
+    with np.errstate(invalid="ignore"):
+        lengths = [np.linalg.norm(a[..., 1:, :] - a[..., parents, :], axis=-1) for a in arrays]
+        signs = [np.sign(side_evidence(a.reshape(-1, NUM_JOINTS, 3))) for a in arrays]
+    return all(
+        np.allclose(n, lengths[0], rtol=1e-4, atol=1e-9, equal_nan=True) and np.array_equal(s, signs[0])
+        for n, s in zip(lengths[1:], signs[1:], strict=True)
+    )
+
+
+def _side(given: Any, stated: Any, path: Path, frames: int) -> Any:
+    """The side argument (if given) over the file's ``side`` field (a name or one per frame), else right."""
+    if given is not None:
+        return given
+    stated = _read.sides(stated, path)
+    if isinstance(stated, np.ndarray) and stated.shape != (frames,):
+        raise FileFormatError(
+            f"'side' in {path} holds {stated.size} names for {frames} frames; give one side or one per frame."
+        )
+    return "right" if stated is None else stated
 
 
 def _build(arr, path: Path, units, fps, side, order, times=None, notes=()) -> HandSequence:
@@ -238,7 +274,7 @@ def read_json(
     if units is None:
         raise FileFormatError(f"{path} does not say its length unit ('units'): pass units=.")
     fps = fps if fps is not None else _read.fps(data.get("fps"), path)
-    side = side or _read.text(data.get("side"), path, "'side'") or "right"
+    side = _side(side, data.get("side"), path, len(arr) if arr.ndim == 3 else 1)
     order = order or _read.text(data.get("order"), path, "'order'") or "mp21"
     times = data.get("times")
     if times is not None:
@@ -256,6 +292,11 @@ def csv_columns() -> list[str]:
 
 def to_csv(sequence: HandSequence) -> str:
     """The sequence as CSV text (exact: 17 significant digits; empty cells for missing values)."""
+    if sequence.mixed_sides:
+        raise FileFormatError(
+            f"a CSV file states one side, but this sequence has {describe(sequence.side)} frames: save it as .npz "
+            "or .json (one side per frame), or mirror it into one side first (sequence.as_right())."
+        )
     buf = io.StringIO()
     buf.write(f"# units: {sequence.units.value}\n# side: {sequence.side.value}\n")
     if sequence.fps is not None:

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import anatomy
+from .. import sides as _sides
 from ..anatomy import NUM_JOINTS, Joint, Side
 from ..backend import is_torch, to_numpy
-from ..errors import FileFormatError, ShapeError, UnitsError
+from ..errors import FileFormatError, ShapeError, SideError, UnitsError
 from ..orders import MP21, get_order
 from ..skeleton import HandSkeleton
 from ..units import Units, plausible_reference_range, scale_factor
@@ -29,14 +29,17 @@ class HandSequence:
 
     ``joints`` ``(T, 21, 3)`` float64 in ``units`` (NaN where a joint is missing); ``fps`` frames per
     second (``None`` if unknown: times are then frame indices); ``times`` ``(T,)`` seconds (default
-    ``arange(T) / fps``); ``side`` the handedness; ``source`` where it came from; ``notes`` anything a
-    loader noticed (e.g. frames whose reported handedness disagrees).
+    ``arange(T) / fps``); ``side`` the handedness: one side, one per frame (an array ``(T,)`` of
+    ``"right"``/``"left"``, e.g. a file of several people's hands; stored as one :class:`Side` when all frames
+    agree) or ``"auto"`` (each valid frame's side from its geometry, :mod:`handkin.sides`; others right);
+    ``source`` where it came from; ``notes`` anything a loader noticed (e.g. frames whose reported handedness
+    disagrees).
     """
 
     joints: np.ndarray
     units: Units
     fps: float | None = None
-    side: Side = Side.right
+    side: Any = Side.right
     times: np.ndarray | None = None
     source: str = ""
     notes: tuple[str, ...] = field(default=())
@@ -51,7 +54,7 @@ class HandSequence:
         j = np.where(np.isfinite(j), j, np.nan)  # ±inf is as missing as NaN
         object.__setattr__(self, "joints", j)
         object.__setattr__(self, "units", parse_units(self.units))
-        object.__setattr__(self, "side", anatomy.side(self.side))
+        object.__setattr__(self, "side", self._parse_side(self.side, j, where))
         if self.fps is not None:
             try:
                 fps = float(self.fps)
@@ -72,6 +75,32 @@ class HandSequence:
         object.__setattr__(self, "times", times)
         object.__setattr__(self, "notes", tuple(self.notes))
         self._check_scale()
+
+    @staticmethod
+    def _parse_side(side: Any, joints: np.ndarray, where: str) -> Side | np.ndarray:
+        try:
+            parsed = _sides.parse(side, (len(joints),))
+        except SideError as exc:
+            raise SideError(f"{exc}{where}") from None
+        if isinstance(parsed, str) and not isinstance(parsed, Side):  # "auto": the valid frames' geometry decides
+            ok = np.isfinite(joints).all(axis=(1, 2))
+            names = np.full(len(joints), "right", dtype="<U5")
+            names[ok] = _sides.full(_sides.detect(joints[ok]), (int(ok.sum()),))
+            parsed = _sides.normalize(names)
+        return parsed
+
+    @property
+    def mixed_sides(self) -> bool:
+        """Whether the frames hold hands of both sides (:attr:`side` is then an array ``(T,)``)."""
+        return isinstance(self.side, np.ndarray)
+
+    @property
+    def sides(self) -> np.ndarray:
+        """The side of every frame, ``(T,)`` names."""
+        return _sides.full(self.side, (len(self),))
+
+    def _frame_sides(self, idx: Any) -> Side | np.ndarray:
+        return _sides.normalize(self.side[idx]) if self.mixed_sides else self.side
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -101,13 +130,14 @@ class HandSequence:
         o = get_order(order)
         if arr.ndim >= 2 and o is not MP21:
             arr = o.to_canonical(arr)
-        return cls(arr, parse_units(units), fps, anatomy.side(side), times, source, tuple(notes))
+        return cls(arr, parse_units(units), fps, side, times, source, tuple(notes))
 
     @classmethod
     def from_skeleton(cls, skeleton: HandSkeleton, fps: float | None = None, **kwargs: Any) -> HandSequence:
         """A sequence from a batched ``HandSkeleton`` ``(T, 21, 3)``."""
         j = np.asarray(skeleton.numpy().joints).reshape(-1, NUM_JOINTS, 3)
-        return cls(j, skeleton.units, fps, skeleton.side, **kwargs)
+        side = skeleton.sides.reshape(-1) if isinstance(skeleton.side, np.ndarray) else skeleton.side
+        return cls(j, skeleton.units, fps, side, **kwargs)
 
     # ------------------------------------------------------------------ validity
     def _check_scale(self) -> None:
@@ -170,7 +200,7 @@ class HandSequence:
         """A sub-sequence: ``seq[10:100]``, ``seq[mask]`` (times follow)."""
         idx = np.arange(len(self))[key]
         idx = np.atleast_1d(idx)
-        return replace(self, joints=self.joints[idx], times=self.times[idx])
+        return replace(self, joints=self.joints[idx], times=self.times[idx], side=self._frame_sides(idx))
 
     @property
     def duration(self) -> float:
@@ -191,7 +221,7 @@ class HandSequence:
         ok = self.valid
         if not ok.any():
             raise FileFormatError(f"no frame with all 21 joints{' in ' + self.source if self.source else ''}.")
-        return HandSkeleton(joints=self.joints[ok], units=self.units, side=self.side)
+        return HandSkeleton(joints=self.joints[ok], units=self.units, side=self._frame_sides(ok))
 
     def to_units(self, units: Any) -> HandSequence:
         """The same sequence in another physical unit, or ``"ref"`` (each frame normalised by wrist→middle_mcp)."""
@@ -212,21 +242,23 @@ class HandSequence:
         """Mirrored x → −x, side swapped."""
         j = self.joints.copy()
         j[..., 0] *= -1
-        return replace(self, joints=j, side=Side.left if self.side == Side.right else Side.right)
+        return replace(self, joints=j, side=_sides.swapped(self.side))
 
     def as_right(self) -> HandSequence:
-        """Left sequences mirrored into right ones; right ones unchanged."""
+        """Left frames mirrored into right ones; right ones unchanged."""
+        if self.mixed_sides:
+            return replace(self, joints=_sides.mirror_where(self.joints, self.side == "left"), side=Side.right)
         return self if self.side == Side.right else self.mirror()
 
     def with_side(self, side: Any) -> HandSequence:
         """The same joints labelled with another side (no mirroring: to fix a wrong label)."""
-        return replace(self, side=anatomy.side(side))
+        return replace(self, side=self._parse_side(side, self.joints, f" ({self.source})" if self.source else ""))
 
     def __repr__(self) -> str:
         fps = f"{self.fps:g} fps" if self.fps else "fps unknown"
         bad = int((~self.valid).sum())
         return (
-            f"HandSequence(frames={len(self)}, {fps}, units={self.units.value!r}, side={self.side.value!r}, "
+            f"HandSequence(frames={len(self)}, {fps}, units={self.units.value!r}, side={_sides.describe(self.side)!r}, "
             f"invalid_frames={bad}{', source=' + repr(self.source) if self.source else ''})"
         )
 

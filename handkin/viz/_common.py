@@ -76,7 +76,11 @@ def hand_list(hands: Any, units: Any, side: Any) -> list[HandSkeleton]:
     out = []
     for item in items:
         sk = as_skeleton(item, units, side)
-        out += [HandSkeleton.unchecked(j[None], units=sk.units, side=sk.side) for j in sk.joints.reshape(-1, 21, 3)]
+        flat = sk.joints.reshape(-1, 21, 3)
+        out += [
+            HandSkeleton.unchecked(j[None], units=sk.units, side=str(s))
+            for j, s in zip(flat, sk.sides.reshape(-1), strict=True)
+        ]
     if not out:
         raise ShapeError("no hands to draw.")
     return out
