@@ -144,7 +144,9 @@ def _source_angles(name: str, value: Any) -> np.ndarray:
     else:
         angles = np.asarray(to_numpy(value), float)
     if angles.ndim < 2 or angles.shape[-2:] != (15, 2):
-        raise ShapeError(f"calibration source {name!r} must be a HandSkeleton or joint angles (n, 15, 2), got {angles.shape}.")
+        raise ShapeError(
+            f"calibration source {name!r} must be a HandSkeleton or joint angles (n, 15, 2), got {angles.shape}."
+        )
     angles = angles.reshape(-1, 15, 2)
     finite = np.isfinite(angles).all(axis=(1, 2))
     if not finite.any():

@@ -44,4 +44,3 @@ def test_a_live_writers_folder_is_spared_and_a_failed_write_cleans_up(tmp_path):
     with pytest.raises(RuntimeError), temporary_folder(target) as tmp:
         raise RuntimeError("crash mid-write")
     assert not tmp.exists() and list(tmp_path.iterdir()) == []
-

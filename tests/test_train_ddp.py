@@ -54,7 +54,9 @@ def test_every_rank_gets_as_many_samples(size, world):
 def test_check_shards_refuses_less_than_one_batch():
     single = Runtime(torch.device("cpu"))
     check_shards(4, 1, 4, single)  # one full batch: fine
-    with pytest.raises(DatasetError, match=r"data.train\) has 3 sample.*world size of 1.*data.batch_size=4.*at least 4"):
+    with pytest.raises(
+        DatasetError, match=r"data.train\) has 3 sample.*world size of 1.*data.batch_size=4.*at least 4"
+    ):
         check_shards(3, 1, 4, single)
     with pytest.raises(DatasetError, match="has 0 sample"):
         check_shards(0, 1, 2, single)
@@ -104,7 +106,9 @@ def _error_worker(rank: int, world: int, port: int, folder: str, train: int = 2,
     report = {}
     try:
         config = _config(Path(folder), train=train, val=1, batch=2)
-        Trainer(config.model_copy(update={"output": config.output.model_copy(update={"dir": str(Path(folder, out))})})).fit()
+        Trainer(
+            config.model_copy(update={"output": config.output.model_copy(update={"dir": str(Path(folder, out))})})
+        ).fit()
     except Exception as exc:  # (recorded: the test asserts its type)
         report = {"error": type(exc).__name__, "message": str(exc)}
     Path(folder, f"rank{rank}.json").write_text(json.dumps(report))
