@@ -349,9 +349,13 @@ class JointLimits(HandkinModel):
         """Import the ``.npy`` limits of the public Hand-BMC-pytorch reimplementation.
 
         Reads ``bone_len_{min,max}.npy`` (20 bones in MP21 bone order, normalised by wrist→middle_mcp),
-        ``curvatures_{min,max}.npy`` (4, same normalised units) and ``PHI_{min,max}.npy`` (4, radians).
-        That layout has **no angle polygons**: the joint angles stay unconstrained until set (e.g. merged
-        with :meth:`default` or fitted).
+        ``curvatures_{min,max}.npy`` (4, same normalised units) and ``PHI_{min,max}.npy`` (4, radians), and
+        ``CONVEX_HULLS.npy`` when present: 15 (K, 2) polygons of (flexion, abduction) in radians (the paper's angle
+        definition, the same signs as handkin's) in Hand-BMC's **level-major** order — thumb_cmc, index_mcp,
+        middle_mcp, ring_mcp, little_mcp, then thumb_mcp, index_pip, …, little_pip, then thumb_ip, index_dip, …,
+        little_dip (:data:`handkin.limits_sources.HAND_BMC_JOINT_ORDER`); a ragged (object-array) file is read by a
+        loader that builds numpy arrays only. Without that file the joint angles stay unconstrained until set
+        (e.g. merged with :meth:`default` or fitted).
         """
         from .limits_sources import read_hand_bmc
 
