@@ -271,7 +271,7 @@ def test_personal_limits_generalise_across_stb_sequences():
 @pytest.mark.shared_data
 def test_personal_limits_on_the_mediapipe_video():
     """MediaPipe's model output jitters by degrees: limits fitted on the odd frames accept the even ones (measured
-    1.6 %; before 45 %). Its second half holds poses its first half never shows (index_dip to −15° against ≥ 22°),
+    1.6 %; before 47 %). Its second half holds poses its first half never shows (index_dip to −15° against ≥ 22°),
     so a first-half fit rejects 43 % of it (25 % with a 10° margin; docs/limits.md): calibrate on the full range."""
     seq = load(shared_path("mediapipe_video_sequence", "sequence_mp21_mm.npz"))
     assert flagged(fit_user_limits(seq[1::2], None), seq[0::2]) <= 0.05

@@ -229,7 +229,9 @@ def test_greedy_removes_the_vertex_whose_ear_holds_fewest_points():
     expected = np.delete(verts, 3, axis=0)  # vertex 3: its own point plus 1
     assert {tuple(v) for v in poly} == {tuple(v) for v in expected}
     assert hull.contains(points, poly).sum() == len(points) - 2
-    poly = hull.fit_polygon(points, 3, method="bmc")  # then vertex 1 (3 + 1 points; vertex 0 now has 5 + 1, vertex 4 6 + 1 + ...)
+    poly = hull.fit_polygon(
+        points, 3, method="bmc"
+    )  # then vertex 1 (3 + 1 points; vertex 0 now has 5 + 1, vertex 4 6 + 1 + ...)
     assert {tuple(v) for v in poly} == {tuple(v) for v in np.delete(verts, [1, 3], axis=0)}
 
 
@@ -314,6 +316,7 @@ def test_fit_polygon_errors():
         hull.fit_polygon(points, 10, method="hull")
     with pytest.raises(ValueError, match="max_outside"):
         hull.fit_polygon(points, 10, max_outside=1.5)
+
 
 def test_fit_polygon_million_points_is_exact_and_reasonable():
     points = cloud("gauss", 1_000_000, 7)

@@ -377,6 +377,7 @@ def test_from_hand_bmc_refuses_foreign_pickles(tmp_path, capsys):
         JointLimits.from_hand_bmc(folder)
     assert "must not run" not in capsys.readouterr().out
 
+
 def test_derived_arrays_follow_copies():
     """Regression: arrays derived from the intervals must not be carried over stale by model_copy."""
     a = JointLimits(units="ref", bone_lengths={"index_pip": (0.4, 0.5)})
