@@ -394,3 +394,19 @@ def test_fit_on_a_single_pose_gives_small_boxes():
     np.testing.assert_allclose(poly.min(0), [math.radians(30) - 1e-3, -1e-3], atol=1e-9)
     np.testing.assert_allclose(poly.max(0), [math.radians(30) + 1e-3, 1e-3], atol=1e-9)
     assert limits.check(handkin.posed_hand({"index_pip": (30, 0)}, degrees=True)).ok
+
+
+def test_union_contains_both_polygons():
+    """merge(rule="union") promises to only widen: its refitted polygon holds every vertex of both (issue 17; the
+    paper's greedy cut some of them off)."""
+    from handkin import hull
+
+    t = np.radians(np.arange(0, 360, 36))  # two regular 10-gons, one turned by 18°: their union's hull has 20
+
+    def decagon(turn: float) -> JointLimits:
+        return JointLimits(units="ref", joint_angles={"index_pip": 0.5 * np.c_[np.cos(t + turn), np.sin(t + turn)]})
+
+    a, b = decagon(0.0), decagon(np.radians(18))
+    union = a.merge(b).joint_angles["index_pip"].array
+    for part in (a, b):
+        assert hull.contains(part.joint_angles["index_pip"].array, union, tol=1e-9).all()
