@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from collections.abc import Sequence
@@ -119,8 +120,12 @@ def _analyze(args: argparse.Namespace) -> int:
 
 def _fit_limits(args: argparse.Namespace) -> int:
     """Fit a person's joint limits from calibration recordings (their valid frames; outliers dropped by
-    --percentiles), merged into the built-in limits (or --base), and write them as JSON for
+    --percentiles, the rest widened by the margins so that the person's other recordings pass), merged into the
+    built-in limits (or --base; `--base none` for the person's limits alone), and write them as JSON for
     `handkin analyze --limits`."""
+    import warnings
+
+    from .limits import outside_of
     from .personal import compare_limits, fit_user_limits
 
     seqs = [_load(f, args) for f in args.files]
@@ -128,7 +133,21 @@ def _fit_limits(args: argparse.Namespace) -> int:
         for p in s.problems():
             print(f"  warning: {p}")
     base = None if args.base == "none" else (_limits(args.base))
-    limits = fit_user_limits(seqs, base, percentiles=tuple(args.percentiles), rule=args.rule, user=args.user)
+    options = {
+        "percentiles": tuple(args.percentiles),
+        "margin": args.margin,
+        "angle_margin": math.radians(args.angle_margin),
+        "bone_tolerance": args.bone_tolerance,
+        "curvature_tolerance": args.curvature_tolerance,
+    }
+    with warnings.catch_warnings(record=True) as notices:
+        warnings.simplefilter("always")
+        limits = fit_user_limits(seqs, base, rule=args.rule, user=args.user, **options)
+    for w in notices:
+        print(f"  note: {w.message}")
+    if base is not None and args.rule == "union" and not notices and limits.units == base.units:
+        widened = outside_of(limits, base)
+        print(f"  the union widened the base at {len(widened)} constraint(s): {', '.join(widened)}")
     path = limits.save(args.output)
     n = sum(int(s.valid.sum()) for s in seqs)
     print(f"fitted on {n} valid frames of {len(seqs)} recording(s): {limits}")
@@ -228,6 +247,16 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+FIT_LIMITS_RECIPE = """\
+recipe: calibration recording -> personal limits -> check a new recording
+  1. record the person moving every joint through its range (open hand, fist, spread, thumb circles)
+  2. handkin fit-limits calibration.npz -o limits_ana.json --base none --user ana
+     (the person's own range; with the default --base and --rule union the built-in limits are only widened)
+  3. handkin analyze new_recording.npz --limits limits_ana.json
+     (frames outside the person's range are listed; poses absent from the calibration are flagged too)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="handkin",
@@ -262,16 +291,64 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
     analyze.set_defaults(func=_analyze)
 
+    from .personal import (
+        USER_ANGLE_MARGIN,
+        USER_BONE_TOLERANCE,
+        USER_CURVATURE_TOLERANCE,
+        USER_MARGIN,
+        USER_PERCENTILES,
+    )
+
     fit = sub.add_parser(
-        "fit-limits", help="fit a person's limits from calibration recordings", description=_fit_limits.__doc__
+        "fit-limits",
+        help="fit a person's limits from calibration recordings",
+        description=_fit_limits.__doc__,
+        epilog=FIT_LIMITS_RECIPE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fit.add_argument("files", nargs="+", help="calibration recordings of one person")
     _add_input_options(fit)
     fit.add_argument("-o", "--output", required=True, help="where to write the limits JSON")
     fit.add_argument("--base", default="default", help="'default' (built-in), 'none', or a limits JSON to merge into")
-    fit.add_argument("--rule", choices=["union", "replace"], default="union", help="how to merge into the base")
     fit.add_argument(
-        "--percentiles", nargs=2, type=float, default=(0.5, 99.5), metavar=("LO", "HI"), help="drop outliers"
+        "--rule",
+        choices=["union", "replace"],
+        default="union",
+        help="how to merge into the base: union only widens it (a note says when the result equals the base), "
+        "replace takes the person's range where fitted (default union)",
+    )
+    fit.add_argument(
+        "--percentiles",
+        nargs=2,
+        type=float,
+        default=USER_PERCENTILES,
+        metavar=("LO", "HI"),
+        help=f"drop outliers: keep each quantity's LO…HI percentiles (default {USER_PERCENTILES[0]:g} {USER_PERCENTILES[1]:g})",
+    )
+    fit.add_argument(
+        "--margin",
+        type=float,
+        default=USER_MARGIN,
+        help=f"widen every interval by this share of its width (default {USER_MARGIN:g})",
+    )
+    fit.add_argument(
+        "--angle-margin",
+        type=float,
+        default=math.degrees(USER_ANGLE_MARGIN),
+        metavar="DEG",
+        help=f"grow angle polygons and palm angles by this many degrees (default {math.degrees(USER_ANGLE_MARGIN):g})",
+    )
+    fit.add_argument(
+        "--bone-tolerance",
+        type=float,
+        default=USER_BONE_TOLERANCE,
+        help=f"widen bone lengths by at least this share (default {USER_BONE_TOLERANCE:g}: fixed skeletons pass)",
+    )
+    fit.add_argument(
+        "--curvature-tolerance",
+        type=float,
+        default=USER_CURVATURE_TOLERANCE,
+        help=f"widen palm curvature by at least this much per reference length (default {USER_CURVATURE_TOLERANCE:g})",
     )
     fit.add_argument("--user", help="the person's name or id (stored in the provenance)")
     fit.set_defaults(func=_fit_limits)

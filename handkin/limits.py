@@ -31,6 +31,7 @@ import datetime as _dt
 import json
 import math
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +45,7 @@ from .backend import to_numpy
 from .errors import HandkinError, LimitsError, ShapeError, UnitsError
 from .files import atomic_write
 from .handsize import ADULT_REFERENCE_MM, HAND_LENGTH_PER_REFERENCE
-from .hull import box_polygon, fit_polygon, validate_polygon
+from .hull import box_polygon, contains, fit_polygon, validate_polygon
 from .skeleton import HandSkeleton
 from .units import DEFAULT_REFERENCE_BONE, Units, scale_factor
 from .units import units as parse_units
@@ -295,6 +296,8 @@ class JointLimits(HandkinModel):
         percentiles: tuple[float, float] | None = None,
         margin: float = 0.0,
         angle_margin: float = 0.0,
+        bone_tolerance: float = 0.0,
+        curvature_tolerance: float = 0.0,
         rdp_epsilon: float | None = None,
         base: JointLimits | None = None,
         merge: Literal["union", "replace"] = "union",
@@ -303,9 +306,12 @@ class JointLimits(HandkinModel):
         """Limits that contain the given hands (left hands are measured mirrored).
 
         Intervals are the data's min/max, or the ``percentiles`` (lo, hi) for robustness, widened by
-        ``margin`` × their width on both sides; angle polygons are fitted per joint by convex hull →
-        Ramer–Douglas–Peucker → greedy removal to ``hull_points`` vertices (supplementary §1), from the
-        points within the percentiles of both angles when ``percentiles`` is given, then grown outwards by
+        ``margin`` × their width on both sides and at least by a tolerance: bone lengths by ``bone_tolerance`` ×
+        the bound (relative; a source with fixed bone lengths still accepts its own hand), curvature by
+        ``curvature_tolerance`` (in 1/the fit's unit), palm angles by ``angle_margin`` (radians). Angle polygons
+        are fitted per joint (:func:`handkin.hull.fit_polygon`: convex hull → greedy removal to ``hull_points``
+        vertices, supplementary §1, keeping crowded boundaries), from the points within the percentiles of both
+        angles (widened by ``margin`` as the intervals) when ``percentiles`` is given, then grown outwards by
         ``angle_margin`` radians. A joint whose points span no area (one pose, or collinear angles) gets a
         box around them ± max(``angle_margin``, :data:`handkin.limits_fit.MIN_POLYGON_HALF_WIDTH`). ``units`` defaults to the skeletons' (``"ref"`` normalises them first).
         With ``base`` the result is merged into it (:meth:`merge`, rule ``merge``).
@@ -321,6 +327,8 @@ class JointLimits(HandkinModel):
             percentiles=percentiles,
             margin=margin,
             angle_margin=angle_margin,
+            bone_tolerance=bone_tolerance,
+            curvature_tolerance=curvature_tolerance,
             rdp_epsilon=rdp_epsilon,
             base=base,
             merge=merge,
@@ -355,9 +363,13 @@ class JointLimits(HandkinModel):
         """Import the ``.npy`` limits of the public Hand-BMC-pytorch reimplementation.
 
         Reads ``bone_len_{min,max}.npy`` (20 bones in MP21 bone order, normalised by wrist→middle_mcp),
-        ``curvatures_{min,max}.npy`` (4, same normalised units) and ``PHI_{min,max}.npy`` (4, radians).
-        That layout has **no angle polygons**: the joint angles stay unconstrained until set (e.g. merged
-        with :meth:`default` or fitted).
+        ``curvatures_{min,max}.npy`` (4, same normalised units) and ``PHI_{min,max}.npy`` (4, radians), and
+        ``CONVEX_HULLS.npy`` when present: 15 (K, 2) polygons of (flexion, abduction) in radians (the paper's angle
+        definition, the same signs as handkin's) in Hand-BMC's **level-major** order — thumb_cmc, index_mcp,
+        middle_mcp, ring_mcp, little_mcp, then thumb_mcp, index_pip, …, little_pip, then thumb_ip, index_dip, …,
+        little_dip (:data:`handkin.limits_sources.HAND_BMC_JOINT_ORDER`); a ragged (object-array) file is read by a
+        loader that builds numpy arrays only. Without that file the joint angles stay unconstrained until set
+        (e.g. merged with :meth:`default` or fitted).
         """
         from .limits_sources import read_hand_bmc
 
@@ -464,13 +476,16 @@ class JointLimits(HandkinModel):
 
         ``union``: every interval is the smallest one covering both, every polygon is fitted (to
         ``hull_points`` vertices) around both polygons' vertices — a person's calibration can only widen the
-        base. ``replace``: ``other``'s constraints replace these where ``other`` has them (for patients whose
-        range is smaller than the base). Constraints only one side has are kept.
+        base; when ``other`` lies inside these limits on every constraint the result equals them, and a
+        :class:`UserWarning` says so. ``replace``: ``other``'s constraints replace these where ``other`` has them
+        (for patients whose range is smaller than the base). Constraints only one side has are kept.
         """
         if other.units != self.units:
             other = other.to_units(self.units)
         if rule not in ("union", "replace"):
             raise LimitsError(f"unknown merge rule {rule!r}; use 'union' or 'replace'.")
+        if rule == "union" and not outside_of(other, self):
+            warnings.warn(UNION_EQUALS_BASE, UserWarning, stacklevel=2)
 
         def intervals(a: dict[str, Interval], b: dict[str, Interval]) -> dict[str, Interval]:
             out = dict(a)
@@ -595,6 +610,34 @@ class JointLimits(HandkinModel):
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+#: The warning of :meth:`JointLimits.merge` (``rule="union"``) when the result equals the base.
+UNION_EQUALS_BASE = (
+    "the calibration lies inside the base limits on all constraints; the union equals the base (nothing of the "
+    "person's own range is kept) — use rule='replace' (or no base) for a person's own range."
+)
+
+
+def outside_of(inner: JointLimits, outer: JointLimits) -> list[str]:
+    """The constraints of ``inner`` that ``outer`` lacks or does not contain (``inner`` converted to ``outer``'s
+    units first), e.g. ``["bone_lengths.index_pip", "joint_angles.index_mcp"]``: where a union of the two would
+    differ from ``outer``. Intervals within intervals (to 1e-12 relative), polygon vertices inside polygons (to
+    1e-9 rad), couplings equal. Empty: ``outer.merge(inner, "union")`` equals ``outer``."""
+    if inner.units != outer.units:
+        inner = inner.to_units(outer.units)
+    out = []
+    for field in ("bone_lengths", "palm_curvature", "palm_angles"):
+        mine, theirs = getattr(inner, field), getattr(outer, field)
+        for k, v in mine.items():
+            iv = theirs.get(k)
+            tol = 0.0 if iv is None else 1e-12 * max(1.0, abs(iv.min), abs(iv.max))
+            if iv is None or v.min < iv.min - tol or v.max > iv.max + tol:
+                out.append(f"{field}.{k}")
+    for k, poly in inner.joint_angles.items():
+        if k not in outer.joint_angles or not bool(np.all(contains(poly.array, outer.joint_angles[k].array, 1e-9))):
+            out.append(f"joint_angles.{k}")
+    out += [f"couplings.{c.finger}" for c in inner.couplings if c not in outer.couplings]
+    return out
+
 
 def _polygon(joint: str, value: Any) -> AnglePolygon:
     """``value`` (an ``AnglePolygon``, its points or its fields) as the polygon of ``joint``; errors name the joint."""
@@ -661,4 +704,6 @@ __all__ = [
     "PALM_PAIRS",
     "SCHEMA_VERSION",
     "MAX_POLYGON_VERTICES",
+    "UNION_EQUALS_BASE",
+    "outside_of",
 ]

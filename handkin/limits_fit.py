@@ -33,12 +33,17 @@ def fit_limits(
     percentiles: tuple[float, float] | None = None,
     margin: float = 0.0,
     angle_margin: float = 0.0,
+    bone_tolerance: float = 0.0,
+    curvature_tolerance: float = 0.0,
     rdp_epsilon: float | None = None,
     base: JointLimits | None = None,
     merge: Literal["union", "replace"] = "union",
     provenance: Provenance | Mapping[str, Any] | None = None,
 ) -> JointLimits:
     """:meth:`JointLimits.fit` (see there): limits that contain the given hands (left hands mirrored)."""
+    _check_widths(
+        margin=margin, angle_margin=angle_margin, bone_tolerance=bone_tolerance, curvature_tolerance=curvature_tolerance
+    )
     sk = _as_one_skeleton(skeletons)
     target = sk.units if units is None else parse_units(units)
     sk = sk.to_units(target) if target != sk.units else sk
@@ -51,26 +56,34 @@ def fit_limits(
     phi = np.asarray(m.palm_angles).reshape(n, 4)
     angles = np.asarray(m.joint_angles).reshape(n, 15, 2)
 
-    def intervals(values: np.ndarray, names: Sequence[str], lower: float = -np.inf, upper: float = np.inf):
+    def intervals(values: np.ndarray, names: Sequence[str], lower=-np.inf, upper=np.inf, absolute=0.0, relative=0.0):
+        """Robust range widened by ``margin`` × its width, and at least by ``absolute`` and ``relative`` × |bound|."""
         lo, hi = robust_range(values, percentiles)
         width = hi - lo
-        lo, hi = np.maximum(lo - margin * width, lower), np.minimum(hi + margin * width, upper)
+        pad_lo = np.maximum(margin * width, np.maximum(absolute, relative * np.abs(lo)))
+        pad_hi = np.maximum(margin * width, np.maximum(absolute, relative * np.abs(hi)))
+        lo, hi = np.maximum(lo - pad_lo, lower), np.minimum(hi + pad_hi, upper)
         return {name: Interval(min=float(a), max=float(b)) for name, a, b in zip(names, lo, hi, strict=True)}
 
     polygons = {}
     for a in AngleJoint:
         poly = fit_joint_polygon(
-            angles[:, a], hull_points, percentiles=percentiles, angle_margin=angle_margin, rdp_epsilon=rdp_epsilon
+            angles[:, a],
+            hull_points,
+            percentiles=percentiles,
+            margin=margin,
+            angle_margin=angle_margin,
+            rdp_epsilon=rdp_epsilon,
         )
         polygons[a.name] = AnglePolygon(points=poly)
-    bone_lengths = intervals(lengths, [b.name for b in Bone], lower=0.0)
+    bone_lengths = intervals(lengths, [b.name for b in Bone], lower=0.0, relative=bone_tolerance)
     if target == Units.ref:  # the reference bone is 1 by definition: no interval (and no kink at 1 in the loss)
         bone_lengths.pop(DEFAULT_REFERENCE_BONE)
     fitted = JointLimits(
         units=target,
         bone_lengths=bone_lengths,
-        palm_curvature=intervals(curvature, PALM_PAIRS),
-        palm_angles=intervals(phi, PALM_PAIRS, lower=0.0, upper=math.pi),
+        palm_curvature=intervals(curvature, PALM_PAIRS, absolute=curvature_tolerance),
+        palm_angles=intervals(phi, PALM_PAIRS, lower=0.0, upper=math.pi, absolute=angle_margin),
         joint_angles=polygons,
         provenance=_provenance(provenance, source="fit", notes=f"fitted on {n} hands"),
     )
@@ -82,18 +95,21 @@ def fit_joint_polygon(
     hull_points: int = 10,
     *,
     percentiles: tuple[float, float] | None = None,
+    margin: float = 0.0,
     angle_margin: float = 0.0,
     rdp_epsilon: float | None = None,
 ) -> np.ndarray:
     """One joint's polygon ``(≤ hull_points, 2)`` around its (flexion, abduction) samples ``(n, 2)``, radians.
 
-    Fitted to the points within the ``percentiles`` of both angles (all points when None), then grown
-    outwards by ``angle_margin``; points spanning no area get a box around them ± max(``angle_margin``,
+    Fitted to the points within the ``percentiles`` of both angles (all points when None), that range widened by
+    ``margin`` × its width as the intervals are (so only outliers beyond the widened range are left out), then
+    grown outwards by ``angle_margin``; points spanning no area get a box around them ± max(``angle_margin``,
     :data:`MIN_POLYGON_HALF_WIDTH`).
     """
     pts = points
     if percentiles is not None:
         lo, hi = robust_range(pts, percentiles)
+        lo, hi = lo - margin * (hi - lo), hi + margin * (hi - lo)
         pts = pts[np.all((pts >= lo) & (pts <= hi), axis=1)]
     poly = fit_polygon(pts, hull_points, rdp_epsilon=rdp_epsilon)
     if polygon_area(poly) <= 1e-12:  # the data span no area (e.g. one pose): a small box around them
@@ -131,6 +147,14 @@ def grow_polygon(polygon: np.ndarray, margin: float) -> np.ndarray:
     # distance along the bisector so that both adjacent edges move by `margin`
     scale = np.where(length > 1e-12, margin * length / cos_half, margin)
     return polygon + direction * scale
+
+
+def _check_widths(**values: Any) -> None:
+    """A :class:`LimitsError` naming the first of ``values`` that is not a finite number >= 0."""
+    for name, value in values.items():
+        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if not (number and math.isfinite(value) and value >= 0):
+            raise LimitsError(f"{name} must be a finite number >= 0; got {value!r}.")
 
 
 def _as_one_skeleton(skeletons: HandSkeleton | Iterable[HandSkeleton]) -> HandSkeleton:

@@ -10,6 +10,8 @@ Also importable from :mod:`handkin.analysis`. The limits themselves: :class:`~ha
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +24,20 @@ from .hull import clip_convex, polygon_area
 from .io.sequence import HandSequence
 from .limits import JointLimits, Provenance
 from .tables import format_table
+from .units import Units
+from .units import units as parse_units
+
+#: Defaults of :func:`fit_user_limits`, chosen on held-out halves of real recordings (docs/limits.md,
+#: "Personalisation"): the percentiles drop tracking outliers, the margins let the rest of the person's recording in.
+USER_PERCENTILES: tuple[float, float] = (0.5, 99.5)
+#: Every interval widened by this share of its width on both sides.
+USER_MARGIN = 0.5
+#: Angle polygons grown (and palm angles widened) by this angle, radians (5°).
+USER_ANGLE_MARGIN = math.radians(5.0)
+#: Bone lengths widened by at least this share of each bound (a source with fixed bones still accepts its hand).
+USER_BONE_TOLERANCE = 0.05
+#: Palm curvature widened by at least this much, per reference length (1/ref; converted for physical units).
+USER_CURVATURE_TOLERANCE = 0.05
 
 
 def fit_user_limits(
@@ -29,9 +45,11 @@ def fit_user_limits(
     base: JointLimits | Literal["default"] | None = "default",
     *,
     units: Any = "ref",
-    percentiles: tuple[float, float] | None = (0.5, 99.5),
-    margin: float = 0.0,
-    angle_margin: float = 0.0,
+    percentiles: tuple[float, float] | None = USER_PERCENTILES,
+    margin: float = USER_MARGIN,
+    angle_margin: float = USER_ANGLE_MARGIN,
+    bone_tolerance: float = USER_BONE_TOLERANCE,
+    curvature_tolerance: float = USER_CURVATURE_TOLERANCE,
     rule: Literal["union", "replace"] = "union",
     user: str | None = None,
     hull_points: int = 10,
@@ -39,20 +57,35 @@ def fit_user_limits(
     """A person's limits from calibration recordings (their valid frames; left hands mirrored), merged into
     ``base`` (default :meth:`JointLimits.default`; ``None`` for the fitted limits alone).
 
-    ``percentiles`` drop tracking outliers (``None``: the full min/max); ``rule="union"`` can only widen the
-    base (a flexible person), ``"replace"`` uses the person's range where fitted (e.g. a stiff joint).
-    ``units="ref"`` (scale-free) matches the defaults; a physical unit keeps the person's bone lengths.
+    The fit (:meth:`JointLimits.fit`) takes the ``percentiles`` of each quantity (``None``: the full min/max) and
+    widens them so that the rest of the person's motion passes, not only the calibration frames: every interval by
+    ``margin`` × its width, bone lengths by at least ``bone_tolerance`` × the bound, palm curvature by at least
+    ``curvature_tolerance`` per reference length, palm angles and angle polygons by ``angle_margin`` (radians).
+    Set them all to 0 (and ``percentiles=None``) for limits that hold exactly the calibration.
+
+    ``rule="union"`` can only widen the base (a flexible person): when the calibration lies inside the base on
+    every constraint the result equals the base, and a :class:`UserWarning` says so; ``"replace"`` uses the
+    person's range where fitted (e.g. a stiff joint). ``units="ref"`` (scale-free) matches the defaults; a
+    physical unit keeps the person's bone lengths; conversions between the base's unit and the fit's use the
+    person's median reference-bone length.
     """
     seqs = [calibration] if isinstance(calibration, HandSequence) else list(calibration)
     if not seqs:
         raise ShapeError("fit_user_limits needs at least one calibration sequence.")
     skeletons = [s.as_right().skeleton() for s in seqs]
     units_set = {s.units for s in skeletons}
-    if len(units_set) > 1:
-        skeletons = [s.to_units("ref") for s in skeletons]
+    if len(units_set) > 1:  # one unit for all: the first physical one (else ref)
+        common = next((s.units for s in skeletons if s.units != Units.ref), Units.ref)
+        skeletons = [s.to_units(common) if s.units != Units.ref else s for s in skeletons]
+        if any(s.units != common for s in skeletons):
+            skeletons = [s.to_units("ref") for s in skeletons]
+    target = parse_units(units)
     n = sum(len(s) for s in skeletons)
     source = ", ".join(s.source or "array" for s in seqs)
     provenance = Provenance(source="fit", user=user, dataset=source, notes=f"calibration: {n} valid frames")
+    curvature = curvature_tolerance
+    if target != Units.ref and curvature:
+        curvature = curvature_tolerance / _reference_length(skeletons, target)
     fitted = JointLimits.fit(
         skeletons,
         hull_points,
@@ -60,16 +93,34 @@ def fit_user_limits(
         percentiles=percentiles,
         margin=margin,
         angle_margin=angle_margin,
+        bone_tolerance=bone_tolerance,
+        curvature_tolerance=curvature,
         provenance=provenance,
     )
     if base is None:
         return fitted
     base_limits = JointLimits.default(units="ref") if isinstance(base, str) and base == "default" else base
-    if base_limits.units != fitted.units and "ref" in (base_limits.units.value, fitted.units.value):
-        ref = float(np.median(np.asarray(skeletons[0].to_units(fitted.units).reference_length())))
+    if base_limits.units != fitted.units and Units.ref in (base_limits.units, fitted.units):
+        physical = fitted.units if base_limits.units == Units.ref else base_limits.units
+        ref = _reference_length(skeletons, physical)  # the person's reference bone, in the physical unit involved
         base_limits = base_limits.to_units(fitted.units, reference_length=ref)
-    merged = base_limits.merge(fitted, rule=rule, hull_points=hull_points)
+    with warnings.catch_warnings(record=True) as caught:  # re-raised below, pointing at the caller
+        warnings.simplefilter("always")
+        merged = base_limits.merge(fitted, rule=rule, hull_points=hull_points)
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=2)
     return merged.model_copy(update={"provenance": merged.provenance.model_copy(update={"user": user})})
+
+
+def _reference_length(skeletons: Sequence[Any], unit: Units) -> float:
+    """The median reference-bone length of the calibration ``skeletons`` in the physical ``unit``."""
+    if any(s.units == Units.ref for s in skeletons):
+        raise UnitsError(
+            "the calibration is in 'ref' units (no physical size), so limits in a physical unit cannot be related to "
+            "it; give the recording in m, cm or mm, or fit with units='ref' and a 'ref' base."
+        )
+    lengths = [np.asarray(s.to_units(unit).numpy().reference_length(), float).ravel() for s in skeletons]
+    return float(np.median(np.concatenate(lengths)))
 
 
 @dataclass(frozen=True, eq=False)

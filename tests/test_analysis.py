@@ -1,9 +1,11 @@
 """Sequence analysis (angles over time, velocities, smoothing, ROM, bone lengths, violations) and per-user limits."""
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import shared_path
 
 import handkin.hull
 from handkin import AngleJoint, JointLimits, posed_hand
@@ -23,6 +25,7 @@ from handkin.analysis import (
 from handkin.demo import DEMO_KEY_POSES, demo_angles
 from handkin.errors import FileFormatError, UnitsError
 from handkin.io import HandSequence, load
+from handkin.limits import outside_of
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "mediapipe_video_sequence" / "sequence_mp21_mm.npz"
 
@@ -163,7 +166,8 @@ def test_user_limits_widen_the_defaults_and_compare(demo):
     assert defaults.check(posed_hand()).ok and mine.check(posed_hand()).ok  # the defaults are kept
     cmp = compare_limits(defaults, mine, names=("default", "ana"))
     rows = {r["joint"]: r for r in cmp.joints}
-    assert rows["index_pip"]["flexion_b"][0] == pytest.approx(-40, abs=1) and rows["index_pip"]["iou"] < 1
+    # the person's −40° plus the default 5° angle margin
+    assert rows["index_pip"]["flexion_b"][0] == pytest.approx(-45, abs=1) and rows["index_pip"]["iou"] < 1
     assert rows["middle_pip"]["iou"] == pytest.approx(1.0)
     assert "| index_pip |" in cmp.table()
     # replace: a stiff person's fitted range replaces the defaults where fitted
@@ -226,3 +230,87 @@ def test_every_old_name_is_importable_from_its_old_home():
         assert name == "HandSequence" or any(getattr(m, name, None) is obj for m in homes), name
     for name in demo.__all__:
         assert getattr(cli, name) is getattr(demo, name)
+
+
+# ----------------------------------------------------------------------------- personalisation that generalises
+# "flagged": the share of held-out frames that the person's limits alone (base=None) reject on any constraint.
+
+
+def flagged(limits: JointLimits, seq: HandSequence) -> float:
+    return 1.0 - float(np.mean(limits.check(seq.skeleton()).ok))
+
+
+def sweep_recording(seed: int, n: int = 1000) -> HandSequence:
+    """One person's hand (fixed bones: forward kinematics) sweeping random poses, with 1.5 mm marker noise."""
+    rng = np.random.default_rng(seed)
+    lo, hi = np.radians([[0, -15], [90, 15]])
+    angles = lo + (hi - lo) * rng.uniform(size=(n, 15, 2))
+    joints = np.asarray(posed_hand(angles, units="mm").joints) + rng.normal(0, 1.5, (n, 21, 3))
+    return HandSequence.from_array(joints, units="mm", fps=30.0)
+
+
+def test_personal_limits_accept_the_rest_of_the_persons_motion():
+    """Fit on one recording, check another of the same motion (issue 17): the defaults' margins let it in; limits
+    holding exactly the calibration (no margins: the old behaviour) reject most of it by a hair."""
+    calibration, later = sweep_recording(0), sweep_recording(1, 400)
+    mine = fit_user_limits(calibration, None)
+    assert flagged(mine, later) <= 0.05
+    exact = fit_user_limits(calibration, None, margin=0, angle_margin=0, bone_tolerance=0, curvature_tolerance=0)
+    assert flagged(exact, later) > 0.3
+    assert flagged(mine, calibration) <= 0.02  # its own frames (the percentiles drop ~1 % of extremes)
+
+
+@pytest.mark.shared_data
+def test_personal_limits_generalise_across_stb_sequences():
+    """STB (one person, fixed skeleton, clamped angles): limits fitted on B2–B4 accept B5–B6 (measured 0.3 %;
+    before: 75 %)."""
+    data = np.load(shared_path("stb_sequences", "stb_train_mp21_mm.npz"))
+    subject = np.array([str(name)[:2] for name in data["sequence_names"]])[data["sequence"]]  # B2 … B6
+    first = np.isin(subject, ["B2", "B3", "B4"])
+    seq = HandSequence.from_array(data["xyz_cam_mm"].astype(float), units="mm", fps=30.0)
+    mine = fit_user_limits(seq[np.flatnonzero(first)], None)
+    assert flagged(mine, seq[np.flatnonzero(~first)]) <= 0.05
+
+
+@pytest.mark.shared_data
+def test_personal_limits_on_the_mediapipe_video():
+    """MediaPipe's model output jitters by degrees: limits fitted on the odd frames accept the even ones (measured
+    1.6 %; before 47 %). Its second half holds poses its first half never shows (index_dip to −15° against ≥ 22°),
+    so a first-half fit rejects 43 % of it (25 % with a 10° margin; docs/limits.md): calibrate on the full range."""
+    seq = load(shared_path("mediapipe_video_sequence", "sequence_mp21_mm.npz"))
+    assert flagged(fit_user_limits(seq[1::2], None), seq[0::2]) <= 0.05
+
+
+def test_union_says_when_it_equals_the_base(demo):
+    _, seq = demo  # the demo's motion lies inside the defaults
+    with pytest.warns(UserWarning, match="union equals the base"):
+        same = fit_user_limits(seq, margin=0, angle_margin=0, bone_tolerance=0, curvature_tolerance=0)
+    assert compare_limits(JointLimits.default(), same).joints[4]["iou"] == pytest.approx(1.0)
+    defaults = JointLimits.default()
+    with pytest.warns(UserWarning, match="rule='replace'"):
+        defaults.merge(defaults.with_joint("index_pip", flexion=(0, 10), abduction=(0, 5), degrees=True))
+    angles = demo[0].copy()
+    angles[:, AngleJoint.index_pip, 0] = np.radians(np.linspace(-40, 100, len(angles)))  # hypermobile
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no notice: the union widens the base
+        wider = fit_user_limits(fk_sequence(angles))
+    assert "joint_angles.index_pip" in outside_of(wider, defaults)
+    assert outside_of(defaults, defaults) == []
+
+
+def test_user_limits_with_a_physical_base_convert_with_the_persons_reference_length(demo):
+    """Regression: a base in mm and a scale-free fit were related by the reference length in 'ref' units (≈ 1), so
+    the base's 90 mm bones became 90 reference lengths."""
+    _, seq = demo
+    ref_mm = float(np.median(seq.skeleton().reference_length()))
+    base_mm = JointLimits.default(units="mm", reference_length=ref_mm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the demo lies inside the defaults: the union equals the base)
+        mine = fit_user_limits(seq, base_mm, units="ref", rule="union", margin=0, angle_margin=0)
+    assert mine.units.value == "ref"
+    default_ref, fitted = JointLimits.default(), fit_user_limits(seq, None, units="ref", margin=0, angle_margin=0)
+    for bone in ("index_mcp", "index_pip", "thumb_cmc"):  # the union of the two, in reference lengths (not ≈ 90×)
+        expected = max(default_ref.bone_lengths[bone].max, fitted.bone_lengths[bone].max)
+        assert mine.bone_lengths[bone].max == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(UnitsError, match="'ref' units"):
+        fit_user_limits(seq.to_units("ref"), base_mm, units="ref")

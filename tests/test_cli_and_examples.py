@@ -187,6 +187,24 @@ def test_fit_limits_then_analyze_with_them(recording, tmp_path, capsys):
     assert cli.main(["analyze", str(recording), "--limits", str(out_file), "--smooth", "savgol"]) == 0
 
 
+def test_fit_limits_says_what_the_union_did(recording, tmp_path, capsys):
+    """Issue 17: `fit-limits` (rule union) gave the defaults back silently when the calibration lay inside them."""
+    out_file = tmp_path / "same.json"
+    exact = ["--margin", "0", "--angle-margin", "0", "--bone-tolerance", "0", "--curvature-tolerance", "0"]
+    assert cli.main(["fit-limits", str(recording), "-o", str(out_file), *exact]) == 0
+    assert "note: the calibration lies inside the base limits on all constraints" in capsys.readouterr().out
+    assert cli.main(["fit-limits", str(recording), "-o", str(out_file), "--angle-margin", "20"]) == 0
+    assert "the union widened the base at" in capsys.readouterr().out
+
+
+def test_fit_limits_help_gives_the_recipe(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["fit-limits", "--help"])
+    out = capsys.readouterr().out
+    assert "recipe: calibration recording -> personal limits -> check a new recording" in out
+    assert "--angle-margin DEG" in out and "(default 5)" in out
+
+
 def test_convert_between_formats_orders_and_units(recording, tmp_path, capsys):
     from handkin.io import load
 
@@ -249,6 +267,8 @@ def test_analyze_sequence_example(tmp_path):
 def test_personalise_limits_example(tmp_path):
     out = run_example("personalise_limits.py", "--out", str(tmp_path))
     assert "within the defaults: False" in out and "within the personal limits: True" in out
+    assert "new session — frames outside Cara's limits: 0 of 300" in out  # the recipe: the same person passes
+    assert "index_pip   20" in out  # and the 20 frames bent beyond her range are listed
     assert (tmp_path / "limits_ana.json").exists()
 
 

@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -312,6 +313,71 @@ def test_from_hand_bmc_errors(tmp_path):
         JointLimits.from_hand_bmc(tmp_path)
 
 
+def hand_bmc_folder(tmp_path, hulls) -> Path:
+    """A Hand-BMC-pytorch limits folder (synthetic numbers) with ``hulls`` saved as CONVEX_HULLS.npy."""
+    for name, size, lo, hi in [("bone_len", 20, 0.1, 1.2), ("curvatures", 4, -0.5, 2.0), ("PHI", 4, 0.05, 0.9)]:
+        np.save(tmp_path / f"{name}_min.npy", np.full(size, lo))
+        np.save(tmp_path / f"{name}_max.npy", np.full(size, hi))
+    np.save(tmp_path / "CONVEX_HULLS.npy", hulls, allow_pickle=hulls.dtype == object)
+    return tmp_path
+
+
+def bmc_hull(k: int, n: int) -> np.ndarray:
+    """Polygon k of a synthetic CONVEX_HULLS.npy: a CCW n-gon centred at flexion 0.1·k (radians), as Hand-BMC's
+    monotone-chain hull orders it."""
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False) - np.pi
+    return np.c_[0.1 * k + 0.3 * np.cos(t), 0.2 * np.sin(t)]
+
+
+@pytest.mark.parametrize("ragged", [False, True])
+def test_from_hand_bmc_reads_convex_hulls_in_level_major_order(tmp_path, ragged):
+    if ragged:  # what Hand-BMC-pytorch's np.array(list of arrays) saves: an object array (a pickle)
+        hulls = np.empty(15, dtype=object)
+        for k in range(15):
+            hulls[k] = bmc_hull(k, 5 + k % 4)
+        hulls[4] = hulls[4][::-1]  # a clockwise one is reversed
+    else:
+        hulls = np.stack([bmc_hull(k, 8) for k in range(15)])
+    limits = JointLimits.from_hand_bmc(hand_bmc_folder(tmp_path, hulls))
+    assert len(limits.joint_angles) == 15
+    # level-major: thumb…little first level (thumb_cmc, index_mcp, …), then second (thumb_mcp, index_pip, …), …
+    names = ["thumb_cmc", "index_mcp", "middle_mcp", "ring_mcp", "little_mcp", "thumb_mcp", "index_pip"]
+    names += ["middle_pip", "ring_pip", "little_pip", "thumb_ip", "index_dip", "middle_dip", "ring_dip", "little_dip"]
+    for k, name in enumerate(names):
+        poly = limits.joint_angles[name].array
+        assert poly.mean(axis=0)[0] == pytest.approx(0.1 * k)
+        assert {tuple(v) for v in poly} == {tuple(v) for v in np.asarray(hulls[k])}
+    assert "CONVEX_HULLS" in limits.provenance.notes
+    # a hand at those angles is inside: the polygons are checked
+    assert limits.check(handkin.flat_hand()).joint_angles[..., AngleJoint.thumb_cmc] == 0
+
+
+def test_from_hand_bmc_convex_hulls_errors(tmp_path):
+    with pytest.raises(LimitsError, match="15 joint polygons"):
+        JointLimits.from_hand_bmc(hand_bmc_folder(tmp_path, np.stack([bmc_hull(k, 6) for k in range(14)])))
+    bad = np.stack([bmc_hull(k, 6) for k in range(15)])
+    bad[3, :, 1] = 0.0  # a flat polygon: ring_mcp (entry 3) bounds no region
+    with pytest.raises(LimitsError, match=r"polygon 3 \(ring_mcp\)"):
+        JointLimits.from_hand_bmc(hand_bmc_folder(tmp_path, bad))
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("this must not run",))
+
+
+def test_from_hand_bmc_refuses_foreign_pickles(tmp_path, capsys):
+    import pickle
+
+    folder = hand_bmc_folder(tmp_path, np.stack([bmc_hull(k, 6) for k in range(15)]))
+    with open(folder / "CONVEX_HULLS.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "|O", "fortran_order": False, "shape": (15,)})
+        pickle.dump(np.array([_Payload()] * 15, dtype=object), f)
+    with pytest.raises(LimitsError, match="refused.*builtins.print"):
+        JointLimits.from_hand_bmc(folder)
+    assert "must not run" not in capsys.readouterr().out
+
+
 def test_derived_arrays_follow_copies():
     """Regression: arrays derived from the intervals must not be carried over stale by model_copy."""
     a = JointLimits(units="ref", bone_lengths={"index_pip": (0.4, 0.5)})
@@ -328,3 +394,19 @@ def test_fit_on_a_single_pose_gives_small_boxes():
     np.testing.assert_allclose(poly.min(0), [math.radians(30) - 1e-3, -1e-3], atol=1e-9)
     np.testing.assert_allclose(poly.max(0), [math.radians(30) + 1e-3, 1e-3], atol=1e-9)
     assert limits.check(handkin.posed_hand({"index_pip": (30, 0)}, degrees=True)).ok
+
+
+def test_union_contains_both_polygons():
+    """merge(rule="union") promises to only widen: its refitted polygon holds every vertex of both (issue 17; the
+    paper's greedy cut some of them off)."""
+    from handkin import hull
+
+    t = np.radians(np.arange(0, 360, 36))  # two regular 10-gons, one turned by 18°: their union's hull has 20
+
+    def decagon(turn: float) -> JointLimits:
+        return JointLimits(units="ref", joint_angles={"index_pip": 0.5 * np.c_[np.cos(t + turn), np.sin(t + turn)]})
+
+    a, b = decagon(0.0), decagon(np.radians(18))
+    union = a.merge(b).joint_angles["index_pip"].array
+    for part in (a, b):
+        assert hull.contains(part.joint_angles["index_pip"].array, union, tol=1e-9).all()
