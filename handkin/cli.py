@@ -49,8 +49,8 @@ def _demo(args: argparse.Namespace) -> int:
     )
     limits = JointLimits.default()
     print(f"\nwithin the default (literature) joint limits: {bool(limits.check(hand).ok)}")
-    broken = dict(DEMO_POSE, index_pip=(-60, 0), little_mcp=(35, -45))
-    print("the same hand with the index bent backwards 60° at the PIP and the little finger spread 45°:")
+    broken = dict(DEMO_POSE, index_pip=(-60, 0), little_mcp=(35, -65))
+    print("the same hand with the index bent backwards 60° at the PIP and the little finger spread 65°:")
     print(limits.check(posed_hand(broken, degrees=True, units=args.units)).table())
     _demo_sequence_report(args)
     return 0
