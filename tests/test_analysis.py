@@ -1,11 +1,10 @@
 """Sequence analysis (angles over time, velocities, smoothing, ROM, bone lengths, violations) and per-user limits."""
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from conftest import SHARED_DATA, shared_path
 
 import handkin.hull
 from handkin import AngleJoint, JointLimits, posed_hand
@@ -27,7 +26,7 @@ from handkin.errors import FileFormatError, UnitsError
 from handkin.io import HandSequence, load
 from handkin.limits import outside_of
 
-VIDEO = Path(__file__).resolve().parents[2] / "shared" / "data" / "mediapipe_video_sequence" / "sequence_mp21_mm.npz"
+VIDEO = SHARED_DATA / "mediapipe_video_sequence" / "sequence_mp21_mm.npz"
 
 
 def fk_sequence(angles_rad: np.ndarray, fps: float = 30.0, side: str = "right") -> HandSequence:

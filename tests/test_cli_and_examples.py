@@ -8,11 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from handkin import cli
 from handkin.demo import demo_sequence
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
