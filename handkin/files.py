@@ -9,7 +9,9 @@ not held by a live writer (each writer keeps a lock on its temporary file where 
 
 from __future__ import annotations
 
+import importlib
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -117,4 +119,54 @@ def temporary_folder(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["atomic_write", "temporary_folder"]
+#: numpy's reconstruction functions a pickled array, dtype or scalar names, by submodule (``numpy._core.<sub>``
+#: in numpy 2, ``numpy.core.<sub>`` in numpy 1 and in pickles written by it, also from Python 2).
+_NUMPY_FUNCTIONS = {"multiarray": ("_reconstruct", "scalar"), "numeric": ("_frombuffer",)}
+#: Builtins that pickles of containers and numbers name (``__builtin__`` in Python 2 and protocols < 3).
+_BUILTINS = {"set": set, "frozenset": frozenset, "bytearray": bytearray, "complex": complex}
+
+
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """``_codecs.encode`` as pickles of ``bytes`` at protocol < 3 use it (latin1 only; other codecs refused)."""
+    if encoding.replace("-", "").replace("_", "").lower() not in ("latin1", "iso88591"):
+        raise pickle.UnpicklingError(f"_codecs.encode with codec {encoding!r} (only latin1 is expected)")
+    return text.encode("latin1")
+
+
+def _numpy_function(submodule: str, name: str) -> Any:
+    for package in ("numpy._core", "numpy.core"):
+        try:
+            return getattr(importlib.import_module(f"{package}.{submodule}"), name)
+        except (ImportError, AttributeError):
+            continue
+    raise pickle.UnpicklingError(f"numpy has no {submodule}.{name}")
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """Builds only numpy arrays / dtypes / scalars and builtin values (numbers, strings, containers,
+    ``OrderedDict``); any other global is refused *before* it runs, with the exception :meth:`refuse` returns
+    (subclasses name their file and error type)."""
+
+    def refuse(self, module: str, name: str) -> Exception:
+        return pickle.UnpicklingError(f"refused to unpickle {module}.{name}")
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "numpy" and name in ("ndarray", "dtype"):
+            import numpy as np
+
+            return getattr(np, name)
+        package, _, sub = module.rpartition(".")
+        if package in ("numpy.core", "numpy._core") and name in _NUMPY_FUNCTIONS.get(sub, ()):
+            return _numpy_function(sub, name)
+        if module in ("builtins", "__builtin__") and name in _BUILTINS:
+            return _BUILTINS[name]
+        if (module, name) == ("collections", "OrderedDict"):
+            from collections import OrderedDict
+
+            return OrderedDict
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
+        raise self.refuse(module, name)
+
+
+__all__ = ["atomic_write", "temporary_folder", "RestrictedUnpickler"]

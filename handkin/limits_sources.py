@@ -8,10 +8,8 @@ reachable as :meth:`JointLimits.default` and :meth:`JointLimits.from_hand_bmc`.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from .defaults import (
     PRIOR_EXTRA_POINTS_DEG,
 )
 from .errors import LimitsError, ShapeError
+from .files import RestrictedUnpickler
 from .hull import convex_hull, fit_polygon, pad_polygon, polygon_area
 from .limits import MAX_POLYGON_VERTICES, PALM_PAIRS, AnglePolygon, Coupling, Interval, JointLimits, Provenance
 from .limits_fit import grow_polygon, robust_range
@@ -215,6 +214,7 @@ __all__ = [
     "prior_polygon",
     "joint_polygon",
     "read_hand_bmc",
+    "HAND_BMC_JOINT_ORDER",
 ]
 
 
@@ -278,29 +278,15 @@ def _load_npy_numbers(path: Path) -> np.ndarray:
         raise LimitsError(f"cannot read Hand-BMC limits file {path}: {type(exc).__name__}: {exc}") from None
 
 
-class _NumbersUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays (``numpy.ndarray``, ``dtype`` and the ``multiarray._reconstruct`` / ``scalar``
-    helpers of numpy 1 and 2) and builtin values; any other global is a :class:`LimitsError`."""
-
-    _NUMPY = {"_reconstruct", "scalar"}
+class _NumbersUnpickler(RestrictedUnpickler):
+    """:class:`handkin.files.RestrictedUnpickler` whose refusals are :class:`LimitsError` naming the file."""
 
     def __init__(self, file: Any, path: Path) -> None:
         super().__init__(file)
         self._path = path
 
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "numpy" and name in ("ndarray", "dtype"):
-            return getattr(np, name)
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in self._NUMPY:
-            for package in ("numpy._core.multiarray", "numpy.core.multiarray"):
-                try:
-                    return getattr(importlib.import_module(package), name)
-                except (ImportError, AttributeError):
-                    continue
-        raise LimitsError(
+    def refuse(self, module: str, name: str) -> Exception:
+        return LimitsError(
             f"refused to read Hand-BMC limits file {self._path}: its pickle names {module}.{name}, and a polygon "
             "file may hold only numpy arrays (loading it would run that code). Nothing of it was run."
         )
-
-
-__all__ = ["default_limits", "joint_polygon", "read_hand_bmc", "HAND_BMC_JOINT_ORDER"]

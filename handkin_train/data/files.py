@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from handkin.files import RestrictedUnpickler
 
 from ..errors import DatasetError
 
@@ -61,55 +62,15 @@ def load_pickle(path: str | os.PathLike, what: str = "annotation file") -> Any:
         raise DatasetError(f"{p} is not a readable pickle: {type(exc).__name__}: {exc}") from None
 
 
-#: numpy's reconstruction functions a pickled array, dtype or scalar names, by submodule (``numpy._core.<sub>``
-#: in numpy 2, ``numpy.core.<sub>`` in numpy 1 and in pickles written by it, also from Python 2).
-_NUMPY_FUNCTIONS = {"multiarray": ("_reconstruct", "scalar"), "numeric": ("_frombuffer",)}
-#: Builtins that pickles of containers and numbers name (``__builtin__`` in Python 2 and protocols < 3).
-_BUILTINS = {"set": set, "frozenset": frozenset, "bytearray": bytearray, "complex": complex}
-
-
-def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
-    """``_codecs.encode`` as pickles of ``bytes`` at protocol < 3 use it (latin1 only; other codecs refused)."""
-    if encoding.replace("-", "").replace("_", "").lower() not in ("latin1", "iso88591"):
-        raise pickle.UnpicklingError(f"_codecs.encode with codec {encoding!r} (only latin1 is expected)")
-    return text.encode("latin1")
-
-
-def _numpy_function(submodule: str, name: str) -> Any:
-    import importlib
-
-    for package in ("numpy._core", "numpy.core"):
-        try:
-            return getattr(importlib.import_module(f"{package}.{submodule}"), name)
-        except (ImportError, AttributeError):
-            continue
-    raise pickle.UnpicklingError(f"numpy has no {submodule}.{name}")
-
-
-class _DatasetUnpickler(pickle.Unpickler):
-    """An unpickler that builds only numpy arrays / dtypes / scalars and builtin values (see :func:`load_pickle`)."""
+class _DatasetUnpickler(RestrictedUnpickler):
+    """:class:`handkin.files.RestrictedUnpickler` whose refusals are :class:`DatasetError` naming the file."""
 
     def __init__(self, file: Any, path: Path) -> None:
         super().__init__(file, encoding="latin1")
         self._path = path
 
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "numpy" and name in ("ndarray", "dtype"):
-            import numpy as np
-
-            return getattr(np, name)
-        package, _, sub = module.rpartition(".")
-        if package in ("numpy.core", "numpy._core") and name in _NUMPY_FUNCTIONS.get(sub, ()):
-            return _numpy_function(sub, name)
-        if module in ("builtins", "__builtin__") and name in _BUILTINS:
-            return _BUILTINS[name]
-        if (module, name) == ("collections", "OrderedDict"):
-            from collections import OrderedDict
-
-            return OrderedDict
-        if (module, name) == ("_codecs", "encode"):
-            return _latin1_encode
-        raise DatasetError(
+    def refuse(self, module: str, name: str) -> Exception:
+        return DatasetError(
             f"{self._path}: refused to unpickle: the pickle names {module}.{name}, and a dataset pickle may hold only "
             "numpy arrays, numbers, strings and builtin containers (loading one that names other code would run "
             "it). Check where the file came from; nothing of it was run."
