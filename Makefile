@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+MEDIAPIPE_PINS := mediapipe==1.2.3 flatbuffers==25.12.19 sounddevice==0.5.6 cffi==2.1.1 pycparser==3.12
 
 .PHONY: install demo test bench clean
 
@@ -13,6 +14,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PINS) -c constraints.txt
 	$(PY) -m pip install --quiet -e ".[all,dev]" $(TORCH_PINS) -c constraints.txt
+	@# Best effort: MediaPipe for the video tests (from PyPI; without it those tests skip). --no-deps keeps
+	@# its opencv-contrib from replacing opencv-python-headless; the rest of its needs are installed above.
+	$(PY) -m pip install --quiet --timeout 30 --retries 1 --no-deps $(MEDIAPIPE_PINS) \
+	  || echo "make: MediaPipe could not be installed; the tests that run it will be skipped"
 	touch $@
 
 install: $(VENV)/.installed
