@@ -53,7 +53,9 @@ def test_frame_times_cannot_come_with_an_fps():
         HandSequence(linear_motion().joints, "mm", fps=30, time_unit="frame")
     with pytest.raises(UnitsError, match="time_unit must be"):
         HandSequence(linear_motion().joints, "mm", time_unit="hours")
-    assert HandSequence(linear_motion().joints, "mm", times=np.arange(12) + 5.0, time_unit="frames").time_unit == "frame"
+    assert (
+        HandSequence(linear_motion().joints, "mm", times=np.arange(12) + 5.0, time_unit="frames").time_unit == "frame"
+    )
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".json", ".csv"])
