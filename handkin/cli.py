@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -95,9 +96,16 @@ def _analyze(args: argparse.Namespace) -> int:
     (missing joints, NaN) are reported and left out. With --out, a report (Markdown or HTML) with a
     summary table, ROM table, angle time series, angle-plane plots and a 3D snapshot is written."""
     from .sequence_report import write_report
+    from .tidy import table_format
     from .timeseries import analyze
 
+    if args.table:
+        table_format(args.table)  # a bad suffix fails before the work
     seq = _load(args.file, args)
+    if args.fill_gaps is not None:
+        seq = seq.fill_gaps(**_gap_option(args.fill_gaps))
+    if args.resample is not None:
+        seq = seq.resample(args.resample)
     result = analyze(
         seq, _limits(args.limits), smoothing=args.smooth, progress=not args.no_progress and sys.stderr.isatty()
     )
@@ -115,7 +123,23 @@ def _analyze(args: argparse.Namespace) -> int:
     if args.out:
         report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures)
         print(f"\nreport written to {report}")
+    if args.table:
+        print(f"per-frame table written to {result.write_table(args.table)}")
     return 0
+
+
+def _gap_option(value: str) -> dict[str, float]:
+    """``--fill-gaps`` MAX: ``""`` (the default), seconds (``0.1``) or frames (``3f``) as fill_gaps' arguments."""
+    text = value.strip().lower()
+    if not text:
+        return {}
+    number = re.sub(r"\s*(frames?|f)$", "", text)
+    frames = number != text
+    try:
+        x = float(number if frames else text.removesuffix("s"))
+    except ValueError:
+        raise HandkinError(f"--fill-gaps takes seconds (0.1) or frames (3f), got {value!r}.") from None
+    return {"max_frames": x} if frames else {"max_gap": x}
 
 
 def _fit_limits(args: argparse.Namespace) -> int:
@@ -289,6 +313,22 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--format", choices=["md", "html"], default="md", help="report format (default md)")
     analyze.add_argument("--no-pictures", action="store_true", help="no pictures in the report")
     analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
+    analyze.add_argument(
+        "--table",
+        metavar="PATH",
+        help="write the per-frame results: .csv or .parquet (one row per frame x joint) or .nc (xarray, netCDF)",
+    )
+    analyze.add_argument(
+        "--fill-gaps",
+        nargs="?",
+        const="",
+        metavar="MAX",
+        help="interpolate gaps of missing joints up to MAX seconds (e.g. 0.1) or frames (e.g. 3f); default 0.1 s, "
+        "3 frames when the times are unknown; longer gaps stay missing and are listed",
+    )
+    analyze.add_argument(
+        "--resample", type=float, metavar="FPS", help="resample to FPS frames per second (linear; after --fill-gaps)"
+    )
     analyze.set_defaults(func=_analyze)
 
     from .personal import (

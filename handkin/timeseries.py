@@ -25,11 +25,10 @@ from .anatomy import AngleJoint, Bone
 from .errors import FileFormatError, ShapeError, UnitsError
 from .io.sequence import HandSequence
 from .limits import PALM_PAIRS, JointLimits
-from .progress import progress as progress_bar
 from .report import LimitReport
 from .sides import describe, require_uniform
-from .skeleton import HandSkeleton
 from .tables import format_table
+from .tidy import Form, frame_table, speed_label, write_table
 
 ANGLE_NAMES = tuple(a.name for a in AngleJoint)
 BONE_NAMES = tuple(b.name for b in Bone)
@@ -42,15 +41,9 @@ CHUNK = 4096
 
 
 def joint_angles(sequence: HandSequence, *, progress: bool = False) -> np.ndarray:
-    """(flexion, abduction) of the 15 angle joints per frame, ``(T, 15, 2)`` radians; NaN on invalid frames."""
-    out = np.full((len(sequence), 15, 2), np.nan)
-    ok = np.flatnonzero(sequence.valid)
-    chunks = [ok[i : i + CHUNK] for i in range(0, len(ok), CHUNK)]
-    for idx in progress_bar(chunks, total=len(chunks), desc="measuring", unit="chunk", enabled=progress):
-        side = sequence.side[idx] if sequence.mixed_sides else sequence.side
-        sk = HandSkeleton.unchecked(sequence.joints[idx], units=sequence.units, side=side)
-        out[idx] = np.asarray(sk.joint_angles)
-    return out
+    """(flexion, abduction) of the 15 angle joints per frame, ``(T, 15, 2)`` radians; NaN on invalid frames
+    (:meth:`HandSequence.joint_angles <handkin.io.HandSequence.joint_angles>`, :data:`CHUNK` frames at a time)."""
+    return sequence.joint_angles(progress=progress, chunk=CHUNK)
 
 
 def bone_lengths(sequence: HandSequence) -> np.ndarray:
@@ -354,7 +347,8 @@ def limit_violations(sequence: HandSequence, limits: JointLimits | None = None) 
 
 @dataclass(frozen=True, eq=False)
 class SequenceAnalysis:
-    """Everything :func:`analyze` measures. Angles radians, velocities radians per :attr:`time_unit`."""
+    """Everything :func:`analyze` measures. Angles radians, velocities radians per :attr:`time_unit` (seconds, or
+    frames when the sequence has neither fps nor times: :attr:`speed_unit` says which)."""
 
     sequence: HandSequence
     angles: np.ndarray
@@ -372,7 +366,13 @@ class SequenceAnalysis:
 
     @property
     def time_unit(self) -> str:
+        """``"s"``, or ``"frame"`` when the sequence's times are frame numbers."""
         return self.sequence.time_unit
+
+    @property
+    def speed_unit(self) -> str:
+        """``"deg/s"`` or ``"deg/frame"``: the unit of the angular speeds reported (summary, tables)."""
+        return self.sequence.speed_unit
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers (JSON-ready)."""
@@ -386,6 +386,7 @@ class SequenceAnalysis:
             "fps": s.fps,
             "duration": s.duration,
             "time_unit": s.time_unit,
+            "speed_unit": s.speed_unit,
             "units": s.units.value,
             "side": describe(s.side),
             "smoothing": self.smoothing,
@@ -409,6 +410,61 @@ class SequenceAnalysis:
             "violations_per_joint": self.violations.per_joint(),
             "frames_outside_limits": self.violations.frames.tolist(),
         }
+
+    def _per_joint_columns(self) -> dict[str, np.ndarray]:
+        """The per-frame × joint columns of the tables, ``(T, 15)`` each."""
+        deg, vel = np.degrees(self.angles), np.degrees(self.velocities)
+        sp = speed_label(self.time_unit)
+        excess = self.violations.joint_angles
+        return {
+            "flexion_deg": deg[..., 0],
+            "abduction_deg": deg[..., 1],
+            f"flexion_velocity_{sp}": vel[..., 0],
+            f"abduction_velocity_{sp}": vel[..., 1],
+            "excess_deg": excess,
+            "in_limits": np.where(self.sequence.valid[:, None], excess <= self.violations.report.tolerance, False),
+        }
+
+    def to_dataframe(self, *, form: Form = "long") -> Any:
+        """The per-frame results as a pandas DataFrame (``pip install 'handkin[tables]'``).
+
+        ``form="long"`` (tidy): one row per frame × angle joint, columns ``frame``, ``time_s`` (``time_frame``
+        when the times are frame numbers), ``side``, ``valid``, ``frame_in_limits`` (the whole frame, bones and
+        palm included), ``joint``, ``flexion_deg``, ``abduction_deg``, ``flexion_velocity_deg_s``,
+        ``abduction_velocity_deg_s`` (``…_deg_frame`` without times), ``excess_deg`` (degrees outside the
+        joint's limit polygon, 0 inside) and ``in_limits`` (the joint within its polygon). ``form="wide"``: one
+        row per frame, the joint columns spread (``index_pip_flexion_deg`` …). Invalid frames: NaN numbers,
+        ``in_limits`` and ``frame_in_limits`` False, ``valid`` False.
+        """
+        per_frame = self.sequence._frame_columns()
+        per_frame["frame_in_limits"] = self.violations.ok
+        return frame_table(per_frame, self._per_joint_columns(), ANGLE_NAMES, form=form)
+
+    def to_xarray(self) -> Any:
+        """The sequence's Dataset (:meth:`HandSequence.to_xarray <handkin.io.HandSequence.to_xarray>`: positions
+        in the ``movement`` layout, ``angles`` ``(time, joint, angle)`` degrees) plus ``angular_velocity``
+        ``(time, joint, angle)`` in deg/s (deg/frame without times: its ``units`` attribute says), ``excess``
+        ``(time, joint)`` degrees outside each joint's polygon, ``in_limits`` ``(time, joint)``,
+        ``frame_in_limits`` ``(time,)`` and ``bone_length`` ``(time, bone)``; attributes ``limits``,
+        ``smoothing``, ``speed_unit`` besides the sequence's."""
+        ds = self.sequence.to_xarray(angles=False)
+        cols = self._per_joint_columns()
+        ds["angles"] = (("time", "joint", "angle"), np.degrees(self.angles), {"units": "deg"})
+        ds["angular_velocity"] = (("time", "joint", "angle"), np.degrees(self.velocities), {"units": self.speed_unit})
+        ds["excess"] = (("time", "joint"), cols["excess_deg"], {"units": "deg"})
+        ds["in_limits"] = (("time", "joint"), cols["in_limits"])
+        ds["frame_in_limits"] = (("time",), self.violations.ok)
+        ds["bone_length"] = (("time", "bone"), self.bones.lengths, {"units": self.bones.units})
+        ds = ds.assign_coords(bone=list(BONE_NAMES))
+        ds.attrs.update(
+            limits=self.limits.provenance.source, smoothing=self.smoothing or "none", speed_unit=self.speed_unit
+        )
+        return ds
+
+    def write_table(self, path: str | Any) -> Any:
+        """Write the per-frame results to ``path``: ``.csv`` / ``.parquet`` the long :meth:`to_dataframe`,
+        ``.nc`` the :meth:`to_xarray` Dataset (netCDF); atomically. Returns the path."""
+        return write_table(self.to_dataframe, self.to_xarray, path)
 
     def summary_table(self, markdown: bool = True) -> str:
         """The :meth:`summary` as a two-column table (quantity, value)."""

@@ -99,8 +99,12 @@ def load(
 
 
 def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21") -> Path:
-    """Write ``sequence`` to ``path`` (format from the suffix; C3D is read-only). Returns the path."""
+    """Write ``sequence`` to ``path`` (format from the suffix; C3D is read-only). Returns the path.
+
+    Times are written when they are seconds; a sequence whose times are frame numbers (no fps, no times) is
+    written without them, so that it reads back as one (not as times in seconds)."""
     path = Path(path)
+    times = sequence.times if sequence.time_unit == "s" else None
     suffix = _suffix(path)
     if suffix == ".npz":
         with atomic_write(path) as f:
@@ -111,7 +115,7 @@ def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21"
                 units=sequence.units.value,
                 side=sequence.sides if sequence.mixed_sides else sequence.side.value,
                 order=str(order),
-                times=sequence.times,
+                **({} if times is None else {"times": times}),
             )
     elif suffix == ".npy":
         with atomic_write(path) as f:
@@ -125,7 +129,7 @@ def save(sequence: HandSequence, path: str | os.PathLike, *, order: Any = "mp21"
             "side": sequence.sides.tolist() if sequence.mixed_sides else sequence.side.value,
             "fps": sequence.fps,
             "order": str(order),
-            "times": sequence.times.tolist(),
+            "times": None if times is None else times.tolist(),
             "joints": np.where(np.isfinite(joints), joints, None).tolist(),
         }
         with atomic_write(path, "w", encoding="utf-8") as f:
@@ -302,10 +306,12 @@ def to_csv(sequence: HandSequence) -> str:
     if sequence.fps is not None:
         buf.write(f"# fps: {sequence.fps!r}\n")
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["frame", "time", *csv_columns()])
+    timed = sequence.time_unit == "s"  # frame numbers are not written as a time column (it would read as seconds)
+    writer.writerow(["frame", *(["time"] if timed else []), *csv_columns()])
     flat = sequence.joints.reshape(len(sequence), -1)
     for i, (t, row) in enumerate(zip(sequence.times, flat, strict=True)):
-        writer.writerow([i, repr(float(t)), *("" if not np.isfinite(v) else repr(float(v)) for v in row)])
+        cells = ("" if not np.isfinite(v) else repr(float(v)) for v in row)
+        writer.writerow([i, *([repr(float(t))] if timed else []), *cells])
     return buf.getvalue()
 
 
