@@ -54,6 +54,10 @@ def test_a_csv_time_column_gives_seconds_and_the_fps(hands, tmp_path, name, scal
     np.testing.assert_allclose(seq.times, t, rtol=1e-12)
     assert seq.fps == pytest.approx(40.0) and seq.time_unit == "s"
     assert any("does not state its unit" in n for n in seq.problems()) == guessed
+    assert not any("unusual" in n for n in seq.problems())
+    if unit_option:  # a wrong unit given: obeyed, with a note on the rate it implies
+        wrong = load(path, units="mm", time_unit="us")
+        assert wrong.fps == pytest.approx(40e3) and any("unusual rate" in n for n in wrong.problems())
 
 
 def test_a_given_fps_that_disagrees_with_the_timestamps_yields_to_them(hands, tmp_path):

@@ -103,6 +103,11 @@ def seconds(
             f"{path}: the time column {name!r} does not state its unit: read as {chosen} (median step "
             f"{step:g} → {derived:.4g} fps); pass --time-unit (time_unit=) s, ms or us if that is wrong."
         )
+    elif not _PLAUSIBLE_FPS[0] <= derived <= _PLAUSIBLE_FPS[1]:
+        notes.append(
+            f"{path}: the time column {name!r} read in {chosen} steps at {derived:.4g} fps (median), an unusual "
+            "rate: check --time-unit (time_unit=)."
+        )
     times = values * TIME_UNITS[chosen]
     if fps is not None and abs(derived - fps) > FPS_TOLERANCE * fps:
         notes.append(
