@@ -81,7 +81,14 @@ def _load(path: str, args: argparse.Namespace):
     extra = {}
     if getattr(args, "kind", "world") != "world" or getattr(args, "mirrored", False):
         extra = {"kind": args.kind, "mirrored": args.mirrored}
-    return load(path, units=args.units, fps=args.fps, side=args.side, order=args.order, key=args.key, **extra)
+    inputs = {k: getattr(args, k, None) for k in ("markers", "time_unit", "detector_model")}
+    video = {k: getattr(args, k) for k in ("start", "duration") if getattr(args, k, None) is not None}
+    video["progress"] = not getattr(args, "no_progress", False) and sys.stderr.isatty()
+    if getattr(args, "out", None) and getattr(args, "command", "") == "analyze":
+        video["save_landmarks"] = Path(args.out) / "landmarks.npz"  # re-analyse later without the detector
+    return load(
+        path, units=args.units, fps=args.fps, side=args.side, order=args.order, key=args.key, **inputs, **extra, **video
+    )
 
 
 def _limits(value: str | None) -> JointLimits | None:
@@ -269,6 +276,19 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="MediaPipe dumps: the images were mirrored (selfie view); by default MediaPipe's handedness is swapped",
     )
+    g.add_argument(
+        "--time-unit",
+        choices=["s", "ms", "us"],
+        help="unit of a CSV/JSON time column (default: from its name, e.g. time_ms, else guessed with a note)",
+    )
+    g.add_argument("--markers", metavar="FILE", help="C3D: joint -> marker label mapping (a JSON object or a CSV)")
+    g.add_argument(
+        "--detector-model",
+        metavar="PATH",
+        help="videos (.mp4 …): a MediaPipe hand_landmarker.task bundle to detect the hands with (never downloaded)",
+    )
+    g.add_argument("--start", type=float, metavar="S", help="videos: start at this many seconds (default 0)")
+    g.add_argument("--duration", type=float, metavar="S", help="videos: analyse this many seconds (default all)")
 
 
 FIT_LIMITS_RECIPE = """\
@@ -303,7 +323,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="analyse a recording: angles, ROM, limits, bone lengths; write a report",
         description=_analyze.__doc__,
     )
-    analyze.add_argument("file", help="a hand sequence: .npz .npy .json .csv .c3d, or a MediaPipe dump")
+    analyze.add_argument(
+        "file", help="a hand sequence: .npz .npy .json .csv .c3d, a MediaPipe dump, or a video (with --detector-model)"
+    )
     _add_input_options(analyze)
     analyze.add_argument("--limits", help="a limits JSON (from `handkin fit-limits`; default: the built-in limits)")
     analyze.add_argument(

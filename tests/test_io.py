@@ -165,7 +165,7 @@ def test_csv_columns_any_order_and_clear_errors(seq, tmp_path):
     (tmp_path / "u.csv").write_text("\n".join(lines[3:]))
     with pytest.raises(FileFormatError, match="units"):
         load(tmp_path / "u.csv")
-    assert load(tmp_path / "u.csv", units="mm").fps is None
+    assert load(tmp_path / "u.csv", units="mm").fps == pytest.approx(25.0)  # no '# fps:' line: the time column's
 
 
 def test_empty_cells_are_masked(seq, tmp_path):
@@ -244,11 +244,13 @@ def test_a_bad_fps_in_a_file_is_a_file_format_error(seq, tmp_path, suffix, fps):
 
 def test_unknown_fps_in_a_file_stays_unknown(seq, tmp_path):
     path = save(seq, tmp_path / "u.json")
-    path.write_text(json.dumps(json.loads(path.read_text()) | {"fps": None}))
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"fps": None, "times": None}))
     assert load(path).fps is None
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"times": seq.times.tolist()}))
+    assert load(path).fps == pytest.approx(25.0)  # no fps stated: the times' median step gives it
     path = save(seq, tmp_path / "u.csv")
     path.write_text(path.read_text().replace("# fps: 25.0", "# fps: nan"))
-    assert load(path).fps is None
+    assert load(path).fps == pytest.approx(25.0)
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from ..errors import FileFormatError, HandkinError
 from ..files import atomic_write
 from ..sides import describe, side_evidence
 from ..units import units as parse_units
-from . import _read
+from . import _read, _time
 from .sequence import HandSequence
 
 JSON_FORMAT = "handkin.sequence"
@@ -53,8 +54,15 @@ _KEY_UNITS = {"_mm": "mm", "_cm": "cm", "_m": "m", "_ref": "ref"}
 def _suffix(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
-        raise FileFormatError(f"cannot tell the format of {path}: use one of {', '.join(FORMATS)}.")
+        raise FileFormatError(
+            f"cannot tell the format of {path}: use one of {', '.join(FORMATS)}, or a video (.mp4 …) with a "
+            "detector model."
+        )
     return suffix
+
+
+_MEDIAPIPE_OPTIONS = {"kind", "mirrored", "image_size", "handedness"}
+_VIDEO_OPTIONS = {"kind", "mirrored", "start", "duration", "max_frames", "progress", "landmarker", "save_landmarks"}
 
 
 def load(
@@ -65,36 +73,51 @@ def load(
     side: Any = None,
     order: Any = None,
     key: str | None = None,
-    markers: Mapping[str, str] | None = None,
-    **mediapipe_options: Any,
+    markers: Mapping[str, str] | str | os.PathLike | None = None,
+    time_unit: str | None = None,
+    detector_model: str | os.PathLike | None = None,
+    **options: Any,
 ) -> HandSequence:
     """Read a hand sequence from ``path`` (format from its suffix). Arguments given here override what
     the file states; what neither gives is an error (units) or a default (side right, fps unknown).
 
     ``order`` is the joint order of the file's arrays (NPY/NPZ/JSON); ``None``: the order the file states
     (NPZ/JSON), else MP21. ``key`` picks one array of an NPZ.
-    ``markers`` maps joints to C3D marker labels (:func:`read_c3d`). MediaPipe dumps (the JSON of
-    :mod:`handkin.io.mediapipe`, or an NPZ with ``world_landmarks_m``) are recognised and read with
-    :func:`handkin.io.mediapipe.load_mediapipe`; ``mediapipe_options`` (``kind``, ``mirrored``,
-    ``image_size``) go to that reader and are ignored for other files.
+    ``markers`` maps joints to C3D marker labels, or names a mapping file (:func:`read_c3d`, :func:`read_markers`).
+    ``time_unit`` (``s``/``ms``/``us``) is the unit of a CSV/JSON time column (default: from its name, else guessed).
+    MediaPipe dumps (the JSON of :mod:`handkin.io.mediapipe`, MediaPipe results as JSON objects, or an NPZ with
+    ``world_landmarks_m``) are recognised and read with :func:`handkin.io.mediapipe.load_mediapipe`; ``options``
+    ``kind``, ``mirrored``, ``image_size``, ``handedness`` go to that reader and are ignored for other files.
+    Videos (:data:`handkin.io.video.VIDEO_SUFFIXES`) need ``detector_model`` and are read with
+    :func:`handkin.io.video.sequence_from_video` (``side`` = the hand to follow; ``options`` ``kind``,
+    ``mirrored``, ``start``, ``duration``, ``max_frames``, ``progress``, ``landmarker``, ``save_landmarks``).
     """
     path = Path(path)
+    unknown = set(options) - _MEDIAPIPE_OPTIONS - _VIDEO_OPTIONS
+    if unknown:
+        raise TypeError(f"load() got unexpected keyword argument(s) {', '.join(sorted(unknown))}.")
+    from . import video as _video
+
+    if _video.is_video(path):
+        video_options = {k: v for k, v in options.items() if k in _VIDEO_OPTIONS}
+        return _video.sequence_from_video(path, detector_model, fps=fps, side=side or "auto", **video_options)
+    mediapipe_options = {k: v for k, v in options.items() if k in _MEDIAPIPE_OPTIONS}
     suffix = _suffix(path)
     if not path.exists():
         raise FileFormatError(f"no such file: {path}.")
     from . import mediapipe as _mp
 
     if _mp.is_mediapipe_file(path) and key is None:
-        seq = _mp.load_mediapipe(path, fps=fps, **mediapipe_options)
+        seq = _mp.load_mediapipe(path, fps=fps, time_unit=time_unit, **mediapipe_options)
         return seq if side is None else seq.with_side(side)
     if suffix == ".npz":
         return read_npz(path, units=units, fps=fps, side=side, order=order, key=key)
     if suffix == ".npy":
         return read_npy(path, units=units, fps=fps, side=side, order=order)
     if suffix == ".json":
-        return read_json(path, units=units, fps=fps, side=side, order=order)
+        return read_json(path, units=units, fps=fps, side=side, order=order, time_unit=time_unit)
     if suffix == ".csv":
-        return read_csv(path, units=units, fps=fps, side=side)
+        return read_csv(path, units=units, fps=fps, side=side, time_unit=time_unit)
     return read_c3d(path, markers=markers, units=units, fps=fps, side=side)
 
 
@@ -258,9 +281,16 @@ def _build(arr, path: Path, units, fps, side, order, times=None, notes=()) -> Ha
 
 
 def read_json(
-    path: str | os.PathLike, *, units: Any = None, fps: float | None = None, side: Any = None, order: Any = None
+    path: str | os.PathLike,
+    *,
+    units: Any = None,
+    fps: float | None = None,
+    side: Any = None,
+    order: Any = None,
+    time_unit: str | None = None,
 ) -> HandSequence:
-    """A JSON sequence as written by :func:`save` (``null`` = missing)."""
+    """A JSON sequence as written by :func:`save` (``null`` = missing). Its ``times`` are seconds; another time
+    field (``time_ms``, ``timestamp`` …, one value per frame) is read as in :func:`read_csv` (``time_unit``)."""
     path = Path(path)
     data = _read.read_json(path)
     if not isinstance(data, Mapping) or "joints" not in data:
@@ -280,10 +310,24 @@ def read_json(
     fps = fps if fps is not None else _read.fps(data.get("fps"), path)
     side = _side(side, data.get("side"), path, len(arr) if arr.ndim == 3 else 1)
     order = order or _read.text(data.get("order"), path, "'order'") or "mp21"
-    times = data.get("times")
-    if times is not None:
-        times = _read.numbers(times, path, "'times'")
-    return _build(arr, path, units, fps, side, order, times)
+    times, fps, notes = _json_times(data, path, fps, time_unit)
+    return _build(arr, path, units, fps, side, order, times, notes=tuple(notes))
+
+
+def _json_times(data: Mapping, path: Path, fps: float | None, time_unit: str | None):
+    """``(times s, fps, notes)`` of a JSON sequence: ``times`` (seconds; frame numbers when no fps is known, as
+    :func:`save` writes them) or one other time field (:mod:`handkin.io._time`)."""
+    names = [k for k in data if isinstance(k, str) and k not in ("joints", "format", "version")]
+    found = _time.find(names, path)
+    if found is None or data.get(names[found[0]]) is None:
+        return None, fps, []
+    name, stated = names[found[0]], found[1]
+    values = _read.numbers(data[name], path, repr(name)).reshape(-1)
+    if name == "times":
+        if fps is None and time_unit is None and np.array_equal(values, np.arange(len(values))):
+            return None, None, []
+        stated = "s"
+    return _time.seconds(values, name, stated, _time.time_unit(time_unit), fps, path)
 
 
 # ---------------------------------------------------------------------------------------------- CSV
@@ -315,23 +359,66 @@ def to_csv(sequence: HandSequence) -> str:
     return buf.getvalue()
 
 
+_NAME_SPLIT = re.compile(r"[\s_.\-]+")
+#: Words of MediaPipe's landmark names that MP21's leave out (``INDEX_FINGER_MCP`` is ``index_mcp``).
+_DROPPED_WORDS = ("finger",)
+
+
 def _column_joint(name: str) -> tuple[int, int] | None:
-    """``"index_tip_x"`` → (joint index, axis); None for non-coordinate columns."""
-    stem, _, axis = name.strip().lower().rpartition("_")
-    if axis not in AXES or not stem:
+    """A coordinate column's (joint index, axis), or None for other columns. Accepts MP21 names
+    (``index_tip_x``), MediaPipe's landmark names (``INDEX_FINGER_TIP_x``, ``PINKY_MCP_y``), any case, the axis
+    after or before the name (``WRIST.x``, ``x_WRIST``) and landmark numbers (``8_x``: MP21 = MediaPipe order)."""
+    words = [w for w in _NAME_SPLIT.split(name.strip().lower()) if w]
+    if len(words) < 2:
         return None
+    if words[-1] in AXES:
+        axis, stem = words[-1], words[:-1]
+    elif words[0] in AXES:
+        axis, stem = words[0], words[1:]
+    else:
+        return None
+    stem = [w for w in stem if w not in _DROPPED_WORDS]
+    key: Any = "_".join(stem)
+    if key.isdigit():
+        key = int(key)
     try:
-        return int(anatomy.joint(stem)), AXES.index(axis)
+        return int(anatomy.joint(key)), AXES.index(axis)
     except HandkinError:
         return None
 
 
-def read_csv(path: str | os.PathLike, *, units: Any = None, fps: float | None = None, side: Any = None):
-    """One row per frame with named columns (``index_tip_x`` …), optional ``time`` (s) and ``frame``;
-    ``# units: mm`` / ``# fps: 30`` / ``# side: left`` comment lines. Empty or ``nan`` cells are masked."""
+def _delimiter(header: str) -> str:
+    """The separator of a CSV from its header line: the most frequent of ``,`` ``;`` and tab."""
+    return max((",", ";", "\t"), key=header.count)
+
+
+def _cell(text: str, decimal_comma: bool) -> float:
+    text = text.strip()
+    if not text:
+        return np.nan
+    return float(text.replace(",", ".") if decimal_comma else text)
+
+
+def read_csv(
+    path: str | os.PathLike,
+    *,
+    units: Any = None,
+    fps: float | None = None,
+    side: Any = None,
+    time_unit: str | None = None,
+):
+    """One row per frame with named coordinate columns, optional ``frame`` and a time column; ``# units: mm`` /
+    ``# fps: 30`` / ``# side: left`` comment lines. Empty or ``nan`` cells are masked.
+
+    Columns: MP21 names (``index_tip_x``) or MediaPipe's (``INDEX_FINGER_TIP_x``, ``x_WRIST``, ``WRIST.x``), in any
+    order and case; separators ``,``, ``;`` or tab (with ``;`` or tab, decimal commas are read too). A time column
+    (``time``, ``t``, ``timestamp``, ``time_s``, ``time_ms``, ``time_us`` …) gives the frame times in seconds: its
+    unit from ``time_unit`` (``s``/``ms``/``us``), else its name, else guessed from its steps (with a note); the
+    fps is derived from the median step unless given, and a given fps that disagrees by more than 1 % yields to the
+    timestamps (with a note)."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"cannot read {path} as CSV text: {exc}") from exc
     meta = {}
@@ -345,7 +432,8 @@ def read_csv(path: str | os.PathLike, *, units: Any = None, fps: float | None = 
             body.append(line)
     if not body:
         raise FileFormatError(f"{path} has no header row.")
-    rows = list(csv.reader(body))
+    delimiter = _delimiter(body[0])
+    rows = list(csv.reader(body, delimiter=delimiter))
     header = [h.strip() for h in rows[0]]
     columns: dict[tuple[int, int], int] = {}
     for c, name in enumerate(header):
@@ -356,41 +444,42 @@ def read_csv(path: str | os.PathLike, *, units: Any = None, fps: float | None = 
             columns[ja] = c
     missing = [f"{Joint(j).name}_{AXES[a]}" for j in range(NUM_JOINTS) for a in range(3) if (j, a) not in columns]
     if missing:
+        sep_name = {",": "','", ";": "';'", "\t": "tab"}[delimiter]
         raise FileFormatError(
             f"{path} lacks the column(s) {', '.join(missing[:6])}{' …' if len(missing) > 6 else ''} "
-            f"({len(missing)} of 63 joint coordinates missing); expected names like 'index_tip_x' (MP21 joint names)."
+            f"({len(missing)} of 63 joint coordinates missing; read with {sep_name} as separator, header starts "
+            f"{', '.join(map(repr, header[:3]))}); expected names like 'index_tip_x' (MP21) or 'INDEX_FINGER_TIP_x' "
+            "(MediaPipe)."
         )
     data = rows[1:]
+    decimal_comma = delimiter != ","
     arr = np.full((len(data), NUM_JOINTS, 3), np.nan)
-    times = None
-    tcol = header.index("time") if "time" in header else None
-    if tcol is not None:
-        times = np.empty(len(data))
+    tcol = _time.find(header, path)
+    raw_times = np.full(len(data), np.nan) if tcol is not None else None
     for r, row in enumerate(data):
         if len(row) != len(header):
             raise FileFormatError(f"{path}, data row {r + 1}: {len(row)} cells, the header has {len(header)}.")
-        for (j, a), c in columns.items():
-            cell = row[c].strip()
-            if cell:
-                try:
-                    arr[r, j, a] = float(cell)
-                except ValueError:
-                    raise FileFormatError(
-                        f"{path}, data row {r + 1}, column {header[c]!r}: {cell!r} is not a number."
-                    ) from None
-        if times is not None:
+        for (j, a), c in list(columns.items()) + ([((-1, -1), tcol[0])] if tcol is not None else []):
             try:
-                times[r] = float(row[tcol])
+                value = _cell(row[c], decimal_comma)
             except ValueError:
                 raise FileFormatError(
-                    f"{path}, data row {r + 1}, column 'time': {row[tcol]!r} is not a number."
+                    f"{path}, data row {r + 1}, column {header[c]!r}: {row[c]!r} is not a number."
                 ) from None
+            if j < 0:
+                raw_times[r] = value
+            else:
+                arr[r, j, a] = value
     units = units if units is not None else meta.get("units")
     if units is None:
         raise FileFormatError(f"{path} does not say its length unit (no '# units: mm' line): pass units=.")
     if fps is None:
         fps = _read.fps(meta.get("fps"), path, "'# fps:'")
-    return _build(arr, path, parse_units(units), fps, side or meta.get("side", "right"), "mp21", times=times)
+    times, notes = None, []
+    if tcol is not None:
+        times, fps, notes = _time.seconds(raw_times, header[tcol[0]], tcol[1], _time.time_unit(time_unit), fps, path)
+    side = side or meta.get("side", "right")
+    return _build(arr, path, parse_units(units), fps, side, "mp21", times=times, notes=tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------------- C3D
@@ -406,10 +495,80 @@ def _norm_label(label: str) -> str:
     return "".join(ch for ch in label.lower() if ch.isalnum())
 
 
+def _marker_joint(name: Any) -> Joint | None:
+    try:
+        return anatomy.joint(str(name).strip())
+    except HandkinError:
+        return None
+
+
+def read_markers(path: str | os.PathLike) -> dict[str, str]:
+    """A joint → C3D marker label mapping from a file, for :func:`read_c3d` (``handkin analyze x.c3d --markers``).
+
+    JSON: an object ``{"wrist": "RWRA", "index_tip": "RIF3", …}`` (label → joint is accepted too); CSV: two
+    columns ``joint, label`` (``,``, ``;`` or tab; an optional header row; ``#`` comments). Joint names are MP21's
+    or MediaPipe's (``INDEX_FINGER_TIP``). Joints left out keep their default label (their own name). An unknown
+    joint, a repeated joint or a label used for two joints is a :class:`FileFormatError` naming the entry."""
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"no such marker mapping file: {path}.")
+    if path.suffix.lower() == ".json":
+        data = _read.read_json(path)
+        if not isinstance(data, Mapping) or not all(isinstance(v, str) for v in data.values()):
+            raise FileFormatError(
+                f"{path} is not a marker mapping: expected a JSON object of joint → label strings, e.g. "
+                '{"wrist": "RWRA", "index_tip": "RIF3"}.'
+            )
+        pairs = list(data.items())
+        if pairs and all(_marker_joint(_mp_name(k)) is None for k, _ in pairs):  # label → joint
+            pairs = [(v, k) for k, v in pairs]
+    else:
+        try:
+            lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FileFormatError(f"cannot read {path} as a marker mapping (CSV text): {exc}") from exc
+        lines = [ln for ln in lines if not ln.lstrip().startswith("#")]
+        rows = list(csv.reader(lines, delimiter=_delimiter(lines[0]) if lines else ","))
+        if (
+            len(rows) > 1
+            and _marker_joint(_mp_name(rows[0][0])) is None
+            and _marker_joint(_mp_name(rows[1][0])) is not None
+        ):
+            rows = rows[1:]  # a header row such as "joint,label"
+        bad = next((i for i, r in enumerate(rows) if len([c for c in r if c.strip()]) != 2), None)
+        if bad is not None:
+            raise FileFormatError(f"{path}, row {bad + 1}: {rows[bad]!r}; a marker mapping row is 'joint, label'.")
+        pairs = [(r[0].strip(), r[1].strip()) for r in rows]
+    if not pairs:
+        raise FileFormatError(f"{path} maps no joint to a marker.")
+    mapping: dict[str, str] = {}
+    for name, label in pairs:
+        joint = _marker_joint(_mp_name(name))
+        if joint is None:
+            raise FileFormatError(
+                f"{path}: {name!r} is not a joint name (MP21 names such as 'index_tip', or MediaPipe's "
+                "'INDEX_FINGER_TIP'); a marker mapping goes joint → label."
+            )
+        if joint.name in mapping:
+            raise FileFormatError(f"{path}: joint {joint.name!r} is mapped twice ({mapping[joint.name]!r}, {label!r}).")
+        mapping[joint.name] = label
+    labels = [_norm_label(v) for v in mapping.values()]
+    twice = sorted({v for v in mapping.values() if labels.count(_norm_label(v)) > 1})
+    if twice:
+        raise FileFormatError(f"{path}: the marker(s) {', '.join(map(repr, twice))} are mapped to several joints.")
+    return mapping
+
+
+def _mp_name(name: Any) -> str:
+    """A joint name with MediaPipe's ``_FINGER`` word dropped (``INDEX_FINGER_TIP`` → ``index_tip``)."""
+    words = [w for w in _NAME_SPLIT.split(str(name).strip().lower()) if w and w not in _DROPPED_WORDS]
+    return "_".join(words)
+
+
 def read_c3d(
     path: str | os.PathLike,
     *,
-    markers: Mapping[str, str] | None = None,
+    markers: Mapping[str, str] | str | os.PathLike | None = None,
     units: Any = None,
     fps: float | None = None,
     side: Any = None,
@@ -418,9 +577,12 @@ def read_c3d(
 
     ``markers`` maps each of the 21 joint names to a marker label (default :data:`DEFAULT_C3D_MARKERS`:
     a marker named like the joint; labels compare case- and separator-insensitively, so ``"Index-Tip"``
-    matches ``index_tip``). Units come from ``POINT:UNITS``, fps from ``POINT:RATE``. Gaps (zero or NaN
-    residuals / coordinates) are masked. A marker that is not in the file raises, naming it.
+    matches ``index_tip``); or a mapping file (:func:`read_markers`). Units come from ``POINT:UNITS``, fps from
+    ``POINT:RATE``. Gaps (zero or NaN residuals / coordinates) are masked. A marker that is not in the file raises,
+    naming it.
     """
+    if markers is not None and not isinstance(markers, Mapping):
+        markers = read_markers(markers)
     try:
         import ezc3d
     except ImportError as exc:
@@ -476,6 +638,7 @@ __all__ = [
     "read_json",
     "read_csv",
     "read_c3d",
+    "read_markers",
     "to_csv",
     "csv_columns",
     "DEFAULT_C3D_MARKERS",

@@ -37,6 +37,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -74,22 +75,84 @@ def actual_side(label: str | None, mirrored: bool = False) -> str:
     return "left" if s == "right" else "right"
 
 
+def _xyz(point: Any) -> tuple[Any, Any, Any]:
+    """One landmark: an object with ``x``/``y``/``z`` (Tasks, legacy), a mapping (``dataclasses.asdict``, JSON) or
+    three numbers."""
+    if isinstance(point, Mapping):
+        return point.get("x"), point.get("y"), point.get("z")
+    if hasattr(point, "x"):
+        return point.x, point.y, point.z
+    return tuple(point)  # type: ignore[return-value]
+
+
 def _points(landmarks: Any) -> np.ndarray:
     items = getattr(landmarks, "landmark", landmarks)  # legacy LandmarkList has .landmark
-    arr = np.array([[p.x, p.y, p.z] for p in items], dtype=np.float64)
+    if isinstance(items, Mapping):
+        items = items.get("landmark", items.get("landmarks", []))
+    try:
+        arr = np.array([_xyz(p) for p in items], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise FileFormatError(f"a MediaPipe landmark must have numeric x, y, z: {exc}.") from None
     if arr.shape != (NUM_JOINTS, 3):
-        raise FileFormatError(f"a MediaPipe hand has 21 landmarks, got {arr.shape[0]}.")
+        raise FileFormatError(f"a MediaPipe hand has 21 landmarks of (x, y, z), got shape {arr.shape}.")
     return arr
 
 
 def _label(handedness: Any) -> tuple[str, float]:
     if handedness is None:
         return "", float("nan")
+    if isinstance(handedness, Mapping):
+        handedness = handedness.get("classification", [handedness])
     if hasattr(handedness, "classification"):  # legacy ClassificationList
         handedness = handedness.classification
     first = handedness[0] if isinstance(handedness, Sequence) or hasattr(handedness, "__getitem__") else handedness
+    if isinstance(first, Mapping):  # a Category as a dict (asdict / JSON)
+        name = first.get("category_name") or first.get("label") or first.get("display_name") or ""
+        return str(name), float(first.get("score", float("nan")) or float("nan"))
+    if isinstance(first, str):
+        return first, float("nan")
     name = getattr(first, "category_name", None) or getattr(first, "label", None) or getattr(first, "display_name", "")
     return str(name), float(getattr(first, "score", float("nan")))
+
+
+#: The fields of a MediaPipe hands result, Tasks API and legacy ``solutions.hands``.
+RESULT_KEYS = ("hand_landmarks", "hand_world_landmarks", "multi_hand_landmarks", "multi_hand_world_landmarks")
+
+
+def _result_fields(result: Mapping) -> SimpleNamespace:
+    """A result given as a mapping (``result.__dict__``, ``dataclasses.asdict(result)``, a JSON dump) as an
+    object with the result's attributes; absent lists are empty."""
+    keys = (*RESULT_KEYS, "handedness", "multi_handedness")
+    if not any(k in result for k in RESULT_KEYS):
+        shown = ", ".join(map(repr, list(result)[:6]))
+        raise FileFormatError(
+            f"not a MediaPipe hands result: a mapping with the keys {shown or '(none)'} has neither 'hand_landmarks' "
+            "/ 'hand_world_landmarks' (Tasks API) nor 'multi_hand_landmarks' (solutions.hands)."
+        )
+    return SimpleNamespace(**{k: result[k] or [] for k in keys if k in result})
+
+
+def _is_result(value: Any) -> bool:
+    return isinstance(value, Mapping) and any(k in value for k in RESULT_KEYS)
+
+
+def _result_frames(data: Any) -> tuple[list[tuple[str, Mapping]], Mapping] | None:
+    """The results of a JSON dump of MediaPipe results as ``([(name, result), …], top-level fields)``: one result
+    object, a list of them (one per frame), ``{"frames": [...]}`` / ``{"results": [...]}``, or names → results.
+    ``None`` for other documents."""
+    if _is_result(data):
+        return [("0", data)], {}
+    top: Mapping = {}
+    if isinstance(data, Mapping):
+        for key in ("frames", "results"):
+            if isinstance(data.get(key), list):
+                top, data = data, data[key]
+                break
+    if isinstance(data, list) and data and all(_is_result(v) for v in data):
+        return [(str(i), v) for i, v in enumerate(data)], top
+    if isinstance(data, Mapping) and data and all(_is_result(v) for v in data.values()):
+        return [(str(k), v) for k, v in data.items()], top
+    return None
 
 
 def _image_size(value: Any, where: str = "image_size", error: type[HandkinError] = ShapeError) -> tuple[float, float]:
@@ -118,11 +181,13 @@ def hands_from_result(
         raise ValueError(f"kind must be 'world' or 'image', got {kind!r}.")
     if image_size is not None:
         image_size = _image_size(image_size)
+    if isinstance(result, Mapping):
+        result = _result_fields(result)
     if hasattr(result, "hand_landmarks") or hasattr(result, "hand_world_landmarks"):  # Tasks API
-        lists = result.hand_world_landmarks if kind == "world" else result.hand_landmarks
+        lists = getattr(result, "hand_world_landmarks" if kind == "world" else "hand_landmarks", None)
         handedness = list(getattr(result, "handedness", None) or [])
-    elif hasattr(result, "multi_hand_landmarks"):  # legacy solutions.hands
-        lists = result.multi_hand_world_landmarks if kind == "world" else result.multi_hand_landmarks
+    elif hasattr(result, "multi_hand_landmarks") or hasattr(result, "multi_hand_world_landmarks"):  # solutions.hands
+        lists = getattr(result, "multi_hand_world_landmarks" if kind == "world" else "multi_hand_landmarks", None)
         handedness = list(getattr(result, "multi_handedness", None) or [])
     else:
         raise FileFormatError(
@@ -190,6 +255,7 @@ def _to_sequence(
     pixels: bool,
     notes=(),
     handedness: str = "auto",
+    times: np.ndarray | None = None,
 ) -> HandSequence:
     sides = list(sides)
     notes = list(notes)
@@ -223,7 +289,9 @@ def _to_sequence(
         units = "ref"
         ref = np.linalg.norm(joints[:, 9] - joints[:, 0], axis=-1)
         joints = joints / np.where(ref > 0, ref, np.nan)[:, None, None]
-    return HandSequence.from_array(joints, units=units, fps=fps, side=side, source=source, notes=tuple(notes))
+    return HandSequence.from_array(
+        joints, units=units, fps=fps, side=side, times=times, source=source, notes=tuple(notes)
+    )
 
 
 def sequence_from_results(
@@ -261,7 +329,7 @@ def is_mediapipe_file(path: str | os.PathLike) -> bool:
             return "world_landmarks_m" in data or "landmarks_norm" in data
         if path.suffix.lower() == ".json":
             data = _read.read_json(path)
-            return (
+            return _result_frames(data) is not None or (
                 isinstance(data, dict)
                 and "joints" not in data
                 and bool(data)
@@ -297,9 +365,12 @@ def load_mediapipe(
     image_size: Sequence[int] | None = None,
     mirrored: bool = False,
     handedness: Literal["auto", "label"] = "auto",
+    time_unit: str | None = None,
 ) -> HandSequence:
     """A saved MediaPipe dump (see the module docs) as a sequence; entries without the requested landmarks
-    are masked and reported. ``mirrored``: whether MediaPipe saw mirrored images (default no: labels swapped);
+    are masked and reported. A JSON dump may also hold MediaPipe results as mappings (``result.__dict__``,
+    ``dataclasses.asdict(result)``): one, a list (one per frame; a time field per frame such as ``timestamp_ms``
+    gives the times, see :func:`handkin.io.read_csv`), or names → results. ``mirrored``: whether MediaPipe saw mirrored images (default no: labels swapped);
     ``handedness``: as in :func:`sequence_from_results`."""
     path = Path(path)
     if kind not in ("world", "image"):
@@ -332,6 +403,9 @@ def load_mediapipe(
         sides = [actual_side(lab, mirrored) for lab in labels]
         return _to_sequence(joints, sides, kind, fps, source, pixels=image_size is not None, handedness=handedness)
     data = _read.read_json(path)
+    frames = _result_frames(data)
+    if frames is not None:
+        return _from_result_dicts(frames, path, kind, fps, image_size, mirrored, handedness, time_unit)
     if not isinstance(data, dict) or not data:
         raise FileFormatError(f"{path} is not a MediaPipe dump (a JSON object of named results).")
     names = list(data)
@@ -367,6 +441,37 @@ def load_mediapipe(
     if absent:
         notes.append(f"{path}: {len(absent)} entr(y/ies) without {kind} landmarks masked: {', '.join(absent)}.")
     return _to_sequence(joints, sides, kind, fps, source, pixels=pixels, notes=notes, handedness=handedness)
+
+
+def _from_result_dicts(frames, path: Path, kind, fps, image_size, mirrored, handedness, time_unit) -> HandSequence:
+    """A sequence from ``[(name, result mapping), …]`` (:func:`_result_frames`): the first hand of each."""
+    from . import _time
+
+    entries, top = frames
+    if image_size is None and top.get("image_size") is not None:
+        image_size = _image_size(top["image_size"], f"'image_size' in {path}", FileFormatError)
+    if fps is None:
+        fps = _read.fps(top.get("fps"), path)
+    joints = np.full((len(entries), NUM_JOINTS, 3), np.nan)
+    sides = []
+    for t, (name, result) in enumerate(entries):
+        try:
+            hands = hands_from_result(result, kind, image_size=image_size, mirrored=mirrored)
+        except HandkinError as exc:
+            raise FileFormatError(f"{path}, result {name!r}: {exc}") from None
+        joints[t] = hands[0].joints if hands else np.nan
+        sides.append(hands[0].side if hands else "unknown")
+    keys = [k for k in entries[0][1] if k not in (*RESULT_KEYS, "handedness", "multi_handedness")]
+    found = _time.find(keys, path)
+    times, notes = None, []
+    if found is not None:
+        name = keys[found[0]]
+        missing = [n for n, r in entries if r.get(name) is None]
+        if missing:
+            raise FileFormatError(f"{path}: result(s) {', '.join(missing[:5])} have no {name!r} (the first has).")
+        values = _read.numbers([r[name] for _, r in entries], path, repr(name))
+        times, fps, notes = _time.seconds(values, name, found[1], _time.time_unit(time_unit), fps, path)
+    return _to_sequence(joints, sides, kind, fps, str(path), image_size is not None, notes, handedness, times=times)
 
 
 __all__ = [
