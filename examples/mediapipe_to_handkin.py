@@ -10,6 +10,7 @@ Run: python examples/mediapipe_to_handkin.py [--out DIR] [--frames N] [--photos 
 """
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from handkin import analysis
 from handkin.io import hands_from_result, sequence_from_results
 from handkin.io.mediapipe import geometry_sides
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(os.environ.get("HANDKIN_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 MODEL = DATA / "mediapipe_model" / "hand_landmarker.task"
 VIDEO = DATA / "mediapipe_video_sequence" / "human_hand_video.mp4"
 PHOTOS = DATA / "gesture_photos"
