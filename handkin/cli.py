@@ -92,7 +92,7 @@ def _demo_sequence_report(args: argparse.Namespace) -> None:
     print(f"frames outside the default limits: {len(result.violations.frames)}")
     flex = np.degrees(result.rom.max[:, 0])
     print("largest flexion per joint (°): " + ", ".join(f"{a.name} {flex[a]:.0f}" for a in AngleJoint))
-    report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures)
+    report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures, progress=_progress(args))
     print(f"report written to {report}")
 
 
@@ -122,9 +122,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from .timeseries import analyze
 
     seq = _load(args.file, args)
-    result = analyze(
-        seq, _limits(args.limits), smoothing=args.smooth, progress=not args.no_progress and sys.stderr.isatty()
-    )
+    result = analyze(seq, _limits(args.limits), smoothing=args.smooth, progress=_progress(args))
     print(f"{seq}")
     if seq.mixed_sides:
         shown = ", ".join(f"{i} {s}" for i, s in enumerate(seq.sides[:20])) + (" …" if len(seq) > 20 else "")
@@ -137,7 +135,9 @@ def _analyze(args: argparse.Namespace) -> int:
     print("\nlimits:")
     print(result.violations.table(markdown=False))
     if args.out:
-        report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures)
+        report = write_report(
+            result, args.out, format=args.format, pictures=not args.no_pictures, progress=_progress(args)
+        )
         print(f"\nreport written to {report}")
     return 0
 
@@ -249,7 +249,9 @@ def _number(kind: type, minimum: float, strict: bool = True):
 def _convert(args: argparse.Namespace) -> int:
     """Convert a recording between formats (by the file suffixes), joint orders and length units."""
     from .io import save
+    from .orders import get_order
 
+    get_order(args.to_order)  # an unknown order is an error before reading, for CSV (named columns) too
     seq = _load(args.file, args)
     if args.to_units:
         seq = seq.to_units(args.to_units)
@@ -333,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--format", choices=["md", "html"], default="md", help="report format (default md)")
     demo.add_argument("--no-pictures", action="store_true", help="write the report without pictures (faster)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
     analyze = sub.add_parser(

@@ -251,3 +251,29 @@ def test_constrain_returns_the_input_backend_dtype_and_device():
     assert single.joints.dtype == np.float32
     with pytest.raises(UnitsError, match="HandSkeleton"):
         handkin.constrain(broken, limits)
+
+
+def test_convert_refuses_an_unknown_order_for_named_columns_too(recording, tmp_path, capsys):
+    assert cli.main(["convert", str(recording), str(tmp_path / "out.csv"), "--to-order", "nonsense"]) == 2
+    assert "unknown joint order 'nonsense'" in capsys.readouterr().err and not (tmp_path / "out.csv").exists()
+
+
+# ------------------------------------------------------------------------------------------- progress
+def test_progress_bars_only_on_a_terminal_and_not_with_no_progress(monkeypatch):
+    from argparse import Namespace
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli._progress(Namespace(no_progress=False)) and not cli._progress(Namespace(no_progress=True))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert not cli._progress(Namespace(no_progress=False))
+    for command in (["analyze", "x.npz"], ["demo"], ["show", "x.npz", "--out", "x.gif"]):
+        assert cli.build_parser().parse_args([*command, "--no-progress"]).no_progress
+
+
+def test_report_pictures_have_a_progress_bar(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    from handkin.sequence_report import write_report
+    from handkin.timeseries import analyze
+
+    write_report(analyze(demo_sequence()[::20]), tmp_path, snapshot=False, progress=True)
+    assert "pictures" in capsys.readouterr().err and (tmp_path / "angle_planes.png").exists()
