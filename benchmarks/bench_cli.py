@@ -23,13 +23,14 @@ COMMANDS = {
 }
 
 
-def _run_times(args: list[str], env: dict[str, str], repeats: int) -> list[float]:
+def _run_times(args: list[str], env: dict[str, str], root: str, repeats: int) -> list[float]:
     cmd = [sys.executable, "-m", "handkin", *args]
-    subprocess.run(cmd, env=env, capture_output=True)  # warm-up: file-system caches
+    run = {"env": env, "cwd": root, "capture_output": True}  # cwd too: `python -m` puts it first on sys.path
+    subprocess.run(cmd, **run)  # warm-up: file-system caches
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        subprocess.run(cmd, env=env, capture_output=True)
+        subprocess.run(cmd, **run)
         times.append(time.perf_counter() - t0)
     return sorted(times)
 
@@ -41,8 +42,12 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([args.root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     print(f"root {args.root}, {args.repeats} runs each, load average before {os.getloadavg()[0]:.2f}")
+    check = [sys.executable, "-c", "import handkin; print(handkin.__file__)"]
+    print(
+        "  handkin from", subprocess.run(check, env=env, cwd=args.root, capture_output=True, text=True).stdout.strip()
+    )
     for name, cmd in COMMANDS.items():
-        times = _run_times(cmd, env, args.repeats)
+        times = _run_times(cmd, env, args.root, args.repeats)
         print(f"  {name:<34} median {times[len(times) // 2]:.3f} s   fastest {times[0]:.3f} s")
     print(f"load average after {os.getloadavg()[0]:.2f}")
 

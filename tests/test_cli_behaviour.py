@@ -28,12 +28,6 @@ def _env() -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
 
 
-def _handkin(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "handkin", *args], capture_output=True, text=True, env=_env(), **kwargs
-    )
-
-
 @pytest.fixture(scope="module")
 def recording(tmp_path_factory) -> Path:
     from handkin.io import save
@@ -51,7 +45,7 @@ handkin.cli.build_parser()
 heavy = ("torch", "scipy.spatial", "matplotlib", "pyvista", "pandas")
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env())
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
@@ -126,6 +120,7 @@ def test_output_into_a_closed_pipe_ends_quietly(args):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(),
+        cwd=ROOT,
         bufsize=0,
     )
     first = proc.stdout.readline()
@@ -198,7 +193,7 @@ def test_cli_outputs_get_the_umask_modes(recording, tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", f"import os, sys; os.umask(0o022); from handkin.cli import main; "
          f"sys.exit(main(['convert', {str(recording)!r}, {str(tmp_path / 'out.csv')!r}]))"],
-        capture_output=True, text=True, env=_env(),
+        capture_output=True, text=True, env=_env(), cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert os.stat(tmp_path / "out.csv").st_mode & 0o777 == 0o644
