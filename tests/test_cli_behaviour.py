@@ -174,6 +174,15 @@ def test_animate_takes_a_hand_sequence_with_its_fps_and_a_progress_bar(tmp_path,
         viz.animate(seq, tmp_path / "seq.avi")
 
 
+@pv_needed
+def test_mp4_without_imageio_ffmpeg_is_one_clear_error(recording, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("imageio")
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if not installed
+    assert cli.main(["show", str(recording), "--out", str(tmp_path / "a.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "imageio_ffmpeg" in err and "pip install 'handkin[viz]'" in err
+
+
 # ------------------------------------------------------------------------------------------- file modes
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
 def test_written_files_get_the_umask_modes(umask, tmp_path):
