@@ -176,7 +176,7 @@ def test_mp4_without_imageio_ffmpeg_is_one_clear_error(recording, tmp_path, monk
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # as if not installed
     assert cli.main(["show", str(recording), "--out", str(tmp_path / "a.mp4")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "imageio_ffmpeg" in err and "pip install 'handkin[viz]'" in err
+    assert err.count("\n") == 1 and "imageio_ffmpeg" in err and "pip install imageio-ffmpeg" in err
 
 
 # ------------------------------------------------------------------------------------------- file modes

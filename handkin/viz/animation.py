@@ -47,7 +47,9 @@ def animate(
         raise FileFormatError(f"cannot write {path.name!r}: animations are {' or '.join(_FORMATS)} files.")
     require("imageio", "writing GIF/MP4 animations")
     if suffix == ".mp4":
-        require("imageio_ffmpeg", "writing MP4 animations", "pip install 'handkin[viz]' (or imageio-ffmpeg)")
+        require(
+            "imageio_ffmpeg", "writing MP4 animations", "pip install imageio-ffmpeg (in pip install 'handkin[viz]')"
+        )
     if isinstance(sequences, HandSequence):
         sequences, fps, times, time_label = _sequence_frames(sequences, fps, times, time_label)
     fps = 10.0 if fps is None else fps
