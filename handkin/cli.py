@@ -4,29 +4,47 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
+# Only light imports here: `handkin --help` and argument errors must not load numpy's users, let alone torch;
+# each command imports what it needs.
 from . import __version__
-from .anatomy import AngleJoint, Bone
-from .demo import DEMO_KEY_POSES, DEMO_POSE, demo_angles, demo_sequence  # noqa: F401  (the demo data's old home)
 from .errors import HandednessWarning, HandkinError
-from .frames import JointAngles
-from .limits import JointLimits
-from .orders import available_orders, get_order
-from .skeleton import HandSkeleton
-from .template import posed_hand
+
+#: The views `handkin show` offers (handkin.viz.VIEWS without "camera": that one needs intrinsics K).
+SHOW_VIEWS = ("palm", "back", "side")
+#: `handkin show --out`: one frame, or the animation (chosen by the suffix).
+PICTURE_SUFFIXES, ANIMATION_SUFFIXES = (".png", ".jpg", ".jpeg"), (".gif", ".mp4")
+
+
+def __getattr__(name: str) -> Any:
+    """The demo data's old home (``handkin.cli.DEMO_POSE`` …), now :mod:`handkin.demo`."""
+    if name in ("DEMO_KEY_POSES", "DEMO_POSE", "demo_angles", "demo_sequence"):
+        from . import demo
+
+        return getattr(demo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _demo(args: argparse.Namespace) -> int:
     """Measure the built-in example hand (bones, palm, joint angles, a forward-kinematics round trip), then run
     the main job: a recorded-like sequence (open hand → fist → pinch → spread) analysed with the default limits,
     with a report and pictures written to --out."""
+    import numpy as np
+
+    from .anatomy import Bone
+    from .demo import DEMO_POSE
+    from .frames import JointAngles
+    from .limits import JointLimits
+    from .skeleton import HandSkeleton
+    from .template import posed_hand
+
     hand = posed_hand(DEMO_POSE, degrees=True, units=args.units)
     m = hand.measure()
     u = hand.units.value
@@ -59,6 +77,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _demo_sequence_report(args: argparse.Namespace) -> None:
     """The main job: a recording (FK, open → fist → pinch → spread) analysed with the default limits, reported."""
+    import numpy as np
+
+    from .anatomy import AngleJoint
+    from .demo import demo_sequence
     from .sequence_report import write_report
     from .timeseries import analyze
 
@@ -71,7 +93,7 @@ def _demo_sequence_report(args: argparse.Namespace) -> None:
     print(f"frames outside the default limits: {len(result.violations.frames)}")
     flex = np.degrees(result.rom.max[:, 0])
     print("largest flexion per joint (°): " + ", ".join(f"{a.name} {flex[a]:.0f}" for a in AngleJoint))
-    report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures)
+    report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures, progress=_progress(args))
     print(f"report written to {report}")
 
 
@@ -91,7 +113,9 @@ def _load(path: str, args: argparse.Namespace):
     )
 
 
-def _limits(value: str | None) -> JointLimits | None:
+def _limits(value: str | None):
+    from .limits import JointLimits
+
     if value is None:
         return None
     return JointLimits.default() if value == "default" else JointLimits.load(value)
@@ -113,9 +137,7 @@ def _analyze(args: argparse.Namespace) -> int:
         seq = seq.fill_gaps(**_gap_option(args.fill_gaps))
     if args.resample is not None:
         seq = seq.resample(args.resample)
-    result = analyze(
-        seq, _limits(args.limits), smoothing=args.smooth, progress=not args.no_progress and sys.stderr.isatty()
-    )
+    result = analyze(seq, _limits(args.limits), smoothing=args.smooth, progress=_progress(args))
     print(f"{seq}")
     if seq.mixed_sides:
         shown = ", ".join(f"{i} {s}" for i, s in enumerate(seq.sides[:20])) + (" …" if len(seq) > 20 else "")
@@ -128,7 +150,9 @@ def _analyze(args: argparse.Namespace) -> int:
     print("\nlimits:")
     print(result.violations.table(markdown=False))
     if args.out:
-        report = write_report(result, args.out, format=args.format, pictures=not args.no_pictures)
+        report = write_report(
+            result, args.out, format=args.format, pictures=not args.no_pictures, progress=_progress(args)
+        )
         print(f"\nreport written to {report}")
     if args.table:
         print(f"per-frame table written to {result.write_table(args.table)}")
@@ -189,25 +213,28 @@ def _fit_limits(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    """Draw a recording: one frame as a PNG (--frame, default the middle valid frame), or the sequence as a
-    GIF (sub-sampled to --max-frames). Needs the viz extra (pyvista, imageio)."""
+    """Draw a recording: one frame as a picture (.png .jpg .jpeg; --frame, default the middle valid frame), or the
+    sequence as an animation (.gif .mp4; sub-sampled to --max-frames). Needs the viz extra (pyvista, imageio,
+    imageio-ffmpeg for MP4)."""
+    import numpy as np
+
     from . import viz
 
+    out = Path(args.out)
+    _check_show_suffix(out)
     seq = _load(args.file, args)
     limits = _limits(args.limits)
     style = {"view": args.view}
     if limits is not None:
         style.update(color="violations", limits=limits)
-    out = Path(args.out)
     valid = np.flatnonzero(seq.valid)
     if not len(valid):
         raise HandkinError(f"{args.file}: no frame with all 21 joints to draw.")
-    if out.suffix.lower() == ".gif":
-        step = max(1, int(np.ceil(len(valid) / max(1, args.max_frames))))
+    if out.suffix.lower() in ANIMATION_SUFFIXES:
+        step = max(1, int(np.ceil(len(valid) / args.max_frames)))
         frames = valid[::step]
-        sub = seq[frames]
         fps = (seq.fps or 10.0) / step
-        viz.animate(sub.skeleton(), out, fps=fps, times=sub.times, **style)
+        viz.animate(seq[frames], out, fps=fps, progress=_progress(args), **style)
         print(f"animation of {len(frames)} frames written to {out}")
     else:
         frame = int(valid[len(valid) // 2]) if args.frame is None else args.frame
@@ -218,10 +245,44 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_show_suffix(out: Path) -> None:
+    """A :class:`FileFormatError` unless ``out`` names a picture or an animation format `handkin show` writes."""
+    from .errors import FileFormatError
+
+    if out.suffix.lower() not in PICTURE_SUFFIXES + ANIMATION_SUFFIXES:
+        raise FileFormatError(
+            f"--out {str(out)!r}: unknown format {out.suffix or '(no suffix)'!r}; use one frame as "
+            f"{' '.join(PICTURE_SUFFIXES)} or the animation as {' '.join(ANIMATION_SUFFIXES)}."
+        )
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars on stderr: unless --no-progress, and only on a terminal (logs stay clean)."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
+
+
+def _number(kind: type, minimum: float, strict: bool = True):
+    """An argparse ``type``: a finite ``kind`` (int or float) above ``minimum`` (or equal, unless ``strict``)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {'>' if strict else '≥'} {minimum:g}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def _convert(args: argparse.Namespace) -> int:
     """Convert a recording between formats (by the file suffixes), joint orders and length units."""
     from .io import save
+    from .orders import get_order
 
+    get_order(args.to_order)  # an unknown order is an error before reading, for CSV (named columns) too
     seq = _load(args.file, args)
     if args.to_units:
         seq = seq.to_units(args.to_units)
@@ -241,6 +302,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _orders(args: argparse.Namespace) -> int:
     """Print each registered joint order position by position."""
+    from .orders import available_orders, get_order
+
     names = [args.name] if args.name else available_orders()
     for name in names:
         order = get_order(name)
@@ -268,7 +331,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
         help="handedness (default: what the file states, one side or one per frame, else right); auto: each frame's "
         "side from its geometry",
     )
-    g.add_argument("--fps", type=float, help="frames per second (default: what the file states)")
+    g.add_argument("--fps", type=_number(float, 0), help="frames per second (default: what the file states)")
     g.add_argument("--key", help="which array of an NPZ holds the joints")
     g.add_argument("--kind", choices=["world", "image"], default="world", help="MediaPipe dumps: which landmarks")
     g.add_argument(
@@ -316,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--format", choices=["md", "html"], default="md", help="report format (default md)")
     demo.add_argument("--no-pictures", action="store_true", help="write the report without pictures (faster)")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
 
     analyze = sub.add_parser(
@@ -334,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--out", help="folder for the report, analysis.json and pictures (default: print only)")
     analyze.add_argument("--format", choices=["md", "html"], default="md", help="report format (default md)")
     analyze.add_argument("--no-pictures", action="store_true", help="no pictures in the report")
-    analyze.add_argument("--no-progress", action="store_true", help="no progress bar")
+    analyze.add_argument("--no-progress", action="store_true", help="no progress bars")
     analyze.add_argument(
         "--table",
         metavar="PATH",
@@ -353,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(func=_analyze)
 
-    from .personal import (
+    from .defaults import (
         USER_ANGLE_MARGIN,
         USER_BONE_TOLERANCE,
         USER_CURVATURE_TOLERANCE,
@@ -416,15 +480,27 @@ def build_parser() -> argparse.ArgumentParser:
     fit.set_defaults(func=_fit_limits)
 
     show = sub.add_parser(
-        "show", help="draw a recording: one frame (.png) or an animation (.gif)", description=_show.__doc__
+        "show", help="draw a recording: one frame (.png .jpg) or an animation (.gif .mp4)", description=_show.__doc__
     )
     show.add_argument("file", help="a hand sequence (as for analyze)")
     _add_input_options(show)
-    show.add_argument("--out", required=True, help="picture.png (one frame) or animation.gif (the sequence)")
-    show.add_argument("--frame", type=int, help="frame to draw in a PNG (default: the middle valid frame)")
-    show.add_argument("--max-frames", type=int, default=60, help="GIF: at most this many frames (evenly sub-sampled)")
+    show.add_argument(
+        "--out", required=True, help="picture.png/.jpg (one frame) or animation.gif/.mp4 (the sequence), by suffix"
+    )
+    show.add_argument(
+        "--frame",
+        type=_number(int, 0, strict=False),
+        help="frame to draw in a picture (default: the middle valid frame)",
+    )
+    show.add_argument(
+        "--max-frames",
+        type=_number(int, 1, strict=False),
+        default=60,
+        help="animation: at most this many frames (evenly sub-sampled)",
+    )
     show.add_argument("--limits", help="colour by violation of these limits (a limits JSON, or 'default')")
-    show.add_argument("--view", default="palm", help="camera view (palm, back, side, …)")
+    show.add_argument("--view", default="palm", choices=SHOW_VIEWS, help="camera view (default palm)")
+    show.add_argument("--no-progress", action="store_true", help="no progress bar while rendering an animation")
     show.set_defaults(func=_show)
 
     convert = sub.add_parser(
@@ -451,21 +527,64 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``handkin`` command; bad input prints one clear error and returns 1."""
+    """Run the ``handkin`` command. Bad input (a handkin error, a missing or unreadable file, a missing optional
+    package) prints one line ``handkin COMMAND: error: …`` and returns 2, as argparse does for bad arguments; any
+    other exception is a bug: one line saying so (exit 70), the traceback with ``HANDKIN_DEBUG=1``. Output piped
+    into a reader that stops early (``| head``) ends quietly."""
     args = build_parser().parse_args(argv)
+    debug = os.environ.get("HANDKIN_DEBUG", "") not in ("", "0")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default", HandednessWarning)
         try:
-            return int(args.func(args))
-        except (HandkinError, ImportError) as exc:
-            print(f"handkin {args.command}: error: {exc}", file=sys.stderr)
-            return 1
+            code = int(args.func(args))
+            sys.stdout.flush()  # here, so that a closed pipe shows up inside the try
+            return code
+        except BrokenPipeError:
+            return _stdout_closed()
+        except (HandkinError, OSError, ImportError) as exc:
+            if debug:
+                raise
+            print(f"handkin {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"handkin {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            if debug:
+                raise
+            print(
+                f"handkin {args.command}: internal error (a bug in handkin, please report it): "
+                f"{type(exc).__name__}: {_one_line(exc)}; run with HANDKIN_DEBUG=1 for the traceback",
+                file=sys.stderr,
+            )
+            return 70
         finally:
             for w in caught:  # handkin's own warnings as one line each; others as Python shows them
                 if issubclass(w.category, HandednessWarning):
                     print(f"handkin {args.command}: warning: {w.message}", file=sys.stderr)
                 else:
                     warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one line: an OSError as ``file: reason``, anything else its message, newlines folded."""
+    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, HandkinError):
+        text = f"{exc.filename}: {exc.strerror.lower()}" if exc.filename else exc.strerror
+    else:
+        text = str(exc) or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _stdout_closed() -> int:
+    """stdout's reader went away (``handkin orders | head -1``): point stdout at /dev/null so that Python's final
+    flush does not fail again, and exit as a process killed by SIGPIPE would (128 + 13)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (e.g. captured): nothing left to protect
+        pass
+    return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -25,7 +25,9 @@ import numpy as np
 
 from .anatomy import ANGLE_BONES, ROOT_BONES
 from .anatomy import bone as anatomy_bone
+from .backend import is_torch
 from .bounds import LimitArrays, interval_excess, limit_arrays, to_limit_units
+from .errors import UnitsError
 from .frames import forward
 from .hull import project
 from .limits import JointLimits
@@ -137,8 +139,14 @@ def constrain(
 ) -> tuple[HandSkeleton, ConstrainReport]:
     """The nearest plausible skeleton under ``limits`` and a report of what moved (see the module docs).
 
-    Batched over any leading shape; returns a numpy ``HandSkeleton`` in the input's unit and side.
+    Batched over any leading shape; returns a ``HandSkeleton`` in the input's unit, side, backend, dtype and
+    device (the repair runs in float64 numpy: a torch result carries no gradient). The report is numpy.
     """
+    if not isinstance(skeleton, HandSkeleton):
+        raise UnitsError(
+            f"constrain takes a HandSkeleton, got {type(skeleton).__name__}: wrap the joints with their unit, "
+            "e.g. constrain(HandSkeleton(joints, units='mm'), limits)."
+        )
     sk = skeleton.numpy()
     batch = sk.batch_shape
     in_float64 = HandSkeleton.unchecked(np.asarray(sk.joints, dtype=np.float64), units=sk.units, side=sk.side)
@@ -171,7 +179,16 @@ def constrain(
         palm_repaired=needs.reshape(batch),
         converged=(np.asarray(after.total) <= LOSS_TOLERANCE).reshape(batch),
     )
-    return HandSkeleton.unchecked(result, units=sk.units, side=sk.side), report
+    return _like(skeleton, HandSkeleton.unchecked(result, units=sk.units, side=sk.side)), report
+
+
+def _like(original: HandSkeleton, result: HandSkeleton) -> HandSkeleton:
+    """``result`` (numpy float64) on ``original``'s backend, dtype and device."""
+    if is_torch(original.joints):
+        return result.torch(device=original.joints.device, dtype=original.joints.dtype)
+    return HandSkeleton.unchecked(
+        np.asarray(result.joints, dtype=original.joints.dtype), units=result.units, side=result.side
+    )
 
 
 __all__ = ["constrain", "ConstrainReport", "LOSS_TOLERANCE"]

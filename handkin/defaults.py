@@ -45,7 +45,21 @@ The thumb's frames ignore its pronation, so real thumb flexion reads partly as n
 
 from __future__ import annotations
 
+import math
+
 from .handsize import ADULT_REFERENCE_MM, HAND_LENGTH_PER_REFERENCE
+
+#: Defaults of :func:`handkin.personal.fit_user_limits`, chosen on held-out halves of real recordings (docs/limits.md,
+#: "Personalisation"): the percentiles drop tracking outliers, the margins let the rest of the person's recording in.
+USER_PERCENTILES: tuple[float, float] = (0.5, 99.5)
+#: Every interval widened by this share of its width on both sides.
+USER_MARGIN = 0.5
+#: Angle polygons grown (and palm angles widened) by this angle, radians (5°).
+USER_ANGLE_MARGIN = math.radians(5.0)
+#: Bone lengths widened by at least this share of each bound (a source with fixed bones still accepts its hand).
+USER_BONE_TOLERANCE = 0.05
+#: Palm curvature widened by at least this much, per reference length (1/ref; converted for physical units).
+USER_CURVATURE_TOLERANCE = 0.05
 
 #: Literature prior per angle joint: flexion (min, max), abduction (min, max) at minimal flexion, abduction
 #: (min, max) at maximal flexion (None = the same: a box), degrees, and the grounding. The prior polygon is

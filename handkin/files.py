@@ -1,6 +1,7 @@
 """Atomic file writes: nothing half-written is ever left at the destination, whatever happens mid-write.
 
-A write goes to ``<name>.<8 random characters>.tmp`` beside the destination and is renamed over it at the end.
+A write goes to ``<name>.<8 random characters>.tmp`` beside the destination and is renamed over it at the end,
+with the modes a plain ``open`` would give (``0o666`` / folders ``0o777`` less the umask; ``mkstemp`` makes 0600).
 A process killed mid-write (SIGKILL, power loss) leaves that temporary file behind; the next write to the same
 destination removes such leftovers — only files of exactly this pattern, older than its own temporary file and
 not held by a live writer (each writer keeps a lock on its temporary file where the OS offers ``flock``).
@@ -17,6 +18,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +33,26 @@ _SUFFIX = ".tmp"
 def _temp_pattern(prefix: str) -> re.Pattern[str]:
     """The names ``tempfile.mkstemp(prefix=prefix, suffix=".tmp")`` makes (8 characters of its alphabet)."""
     return re.compile(re.escape(prefix) + "[a-z0-9_]{8}" + re.escape(_SUFFIX))
+
+
+def _umask() -> int:
+    """The process's umask: from /proc on Linux (read without changing it), else read once by setting and
+    restoring it (the only portable way; not repeated, since another thread could create a file meanwhile)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _umask_once()
+
+
+@cache
+def _umask_once() -> int:
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
 
 
 def _try_lock(fd: int) -> bool:
@@ -84,6 +106,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", encoding: str | None
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=_SUFFIX, dir=path.parent)
     try:
+        os.chmod(fd if os.chmod in os.supports_fd else tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode, encoding=encoding if "b" not in mode else None) as f:
             locked = _try_lock(f.fileno())
             _remove_leftovers(path.parent, path.name + ".", tmp, os.fstat(f.fileno()).st_mtime)
@@ -109,6 +132,7 @@ def temporary_folder(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{path.name}."
     tmp = tempfile.mkdtemp(prefix=prefix, suffix=_SUFFIX, dir=path.parent)
+    os.chmod(tmp, 0o777 & ~_umask())
     fd = os.open(tmp, os.O_RDONLY)
     try:
         _try_lock(fd)

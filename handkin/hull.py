@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import heapq
 import math
+import sys
 from typing import Any, Literal
 
 import array_api_compat
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 from .backend import Array, as_float_array, detached, is_torch, length_from_squared, namespace, to_torch
 from .errors import HandkinError, LimitsError, NonFiniteError, ShapeError
@@ -137,6 +137,8 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
     (nearly) collinear → the segment's two end points ``(2, 2)``. Raises :class:`ShapeError` for a
     wrong shape or no points and :class:`NonFiniteError` for NaN/inf.
     """
+    from scipy.spatial import ConvexHull, QhullError  # here: scipy.spatial takes a second to import
+
     pts = _as_points(points)
     work = _akl_toussaint(pts) if len(pts) > _FAST_PATH_POINTS else pts
     try:
@@ -777,12 +779,16 @@ def _bmc_value_and_gradient(xp: Any, pts: Any, polygons: Any, with_gradient: boo
 
 
 def _bmc_autograd() -> Any:
-    """A ``torch.autograd.Function`` applying D_A with its analytic gradient, or None without torch. Built at
-    import time, as ``BMCLoss`` is: a class defined while ``torch.compile`` traces would break the graph."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is optional for handkin
-        return None
+    """A ``torch.autograd.Function`` applying D_A with its analytic gradient (built once, on first use).
+
+    A class defined while ``torch.compile`` traces would break the graph, so it is built at import when torch
+    is already imported, and otherwise by ``BMCLoss(...)`` or the first eager call on a tensor needing a gradient.
+    handkin itself never imports torch at import time (``handkin --help`` stays fast). Kept in a module global,
+    not a functools cache: dynamo traces through caches, and would define the class while tracing."""
+    global _BMC_DISTANCE
+    if _BMC_DISTANCE is not None:
+        return _BMC_DISTANCE
+    import torch
 
     class BMCDistance(torch.autograd.Function):
         @staticmethod
@@ -797,10 +803,13 @@ def _bmc_autograd() -> Any:
             (grad,) = ctx.saved_tensors
             return grad_value[:, None] * grad, None
 
+    _BMC_DISTANCE = BMCDistance
     return BMCDistance
 
 
-_BMC_DISTANCE = _bmc_autograd()
+_BMC_DISTANCE: Any = None
+if "torch" in sys.modules:  # a tensor can only exist once torch is imported
+    _bmc_autograd()
 
 
 def bmc_distance(points: Array, polygons: Array) -> Array:
@@ -819,7 +828,7 @@ def bmc_distance(points: Array, polygons: Array) -> Array:
         return _in_chunks(bmc_distance, points, polygons, single)
     pts = _batch_last(xp, points)
     if is_torch(pts) and pts.requires_grad and not polygons.requires_grad:
-        value = _BMC_DISTANCE.apply(pts, polygons)
+        value = (_BMC_DISTANCE or _bmc_autograd()).apply(pts, polygons)
     else:  # no gradient, or the polygons need one too: plain autograd through the value
         value = _bmc_value_and_gradient(xp, pts, polygons, with_gradient=False)[0]
     return _batch_first(xp, value, points, single)

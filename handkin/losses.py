@@ -15,8 +15,10 @@ and :class:`BMCLoss` (a torch module holding the limits as buffers) call it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .backend import Array, backend_name, is_torch, namespace
 from .bounds import (
@@ -98,15 +100,7 @@ def limits_loss(
     return reduce(bmc_terms(joints, limit_arrays(limits, joints), weights), reduction)
 
 
-def _torch_module_base():
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is optional for handkin
-        return object
-    return torch.nn.Module
-
-
-class BMCLoss(_torch_module_base()):  # type: ignore[misc]
+class _BMCLossBody:
     """The BMC loss as a torch module: ``BMCLoss(limits)(joints)`` → the weighted total (or :class:`LossTerms`).
 
     The limits are registered buffers (they move with ``.to(device)``); the loss is computed in float32
@@ -124,6 +118,9 @@ class BMCLoss(_torch_module_base()):  # type: ignore[misc]
     ) -> None:
         import torch
 
+        from .hull import _bmc_autograd
+
+        _bmc_autograd()  # built here, outside any torch.compile trace
         if not isinstance(limits, JointLimits):
             raise LimitsError(
                 f"BMCLoss(limits) takes a JointLimits (e.g. JointLimits.default() or JointLimits.load(path)), "
@@ -174,6 +171,35 @@ class BMCLoss(_torch_module_base()):  # type: ignore[misc]
 
     def extra_repr(self) -> str:
         return f"limits={self.limits!r}, weights={self.weights}, reduction={self.reduction!r}"
+
+
+@cache
+def _bmc_loss_class() -> type:
+    """``BMCLoss``: :class:`_BMCLossBody` on ``torch.nn.Module``, built on first use so that importing handkin does
+    not import torch (``object`` as the base without torch)."""
+    try:
+        import torch
+
+        base: type = torch.nn.Module
+    except ImportError:  # pragma: no cover - torch is optional for handkin
+        base = object
+    namespace_ = {"__module__": __name__, "__qualname__": "BMCLoss", "__doc__": _BMCLossBody.__doc__}
+    return type("BMCLoss", (_BMCLossBody, base), namespace_)
+
+
+if TYPE_CHECKING:
+    BMCLoss = _BMCLossBody
+elif "torch" in sys.modules:  # torch is imported already: nothing to save by waiting
+    BMCLoss = _bmc_loss_class()
+
+
+def __getattr__(name: str) -> Any:
+    """``BMCLoss`` on first access (PEP 562), so that ``import handkin`` does not import torch."""
+    if name == "BMCLoss":
+        cls = _bmc_loss_class()
+        globals()["BMCLoss"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _autocast_enabled(device_type: str) -> bool:

@@ -10,7 +10,6 @@ Also importable from :mod:`handkin.analysis`. The limits themselves: :class:`~ha
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,13 @@ from typing import Any, Literal
 import numpy as np
 
 from .anatomy import AngleJoint, Bone
+from .defaults import (  # fit_user_limits' defaults, kept with the others (the CLI reads them without this module)
+    USER_ANGLE_MARGIN,
+    USER_BONE_TOLERANCE,
+    USER_CURVATURE_TOLERANCE,
+    USER_MARGIN,
+    USER_PERCENTILES,
+)
 from .errors import ShapeError, UnitsError
 from .hull import clip_convex, polygon_area
 from .io.sequence import HandSequence
@@ -26,18 +32,6 @@ from .limits import JointLimits, Provenance
 from .tables import format_table
 from .units import Units
 from .units import units as parse_units
-
-#: Defaults of :func:`fit_user_limits`, chosen on held-out halves of real recordings (docs/limits.md,
-#: "Personalisation"): the percentiles drop tracking outliers, the margins let the rest of the person's recording in.
-USER_PERCENTILES: tuple[float, float] = (0.5, 99.5)
-#: Every interval widened by this share of its width on both sides.
-USER_MARGIN = 0.5
-#: Angle polygons grown (and palm angles widened) by this angle, radians (5°).
-USER_ANGLE_MARGIN = math.radians(5.0)
-#: Bone lengths widened by at least this share of each bound (a source with fixed bones still accepts its hand).
-USER_BONE_TOLERANCE = 0.05
-#: Palm curvature widened by at least this much, per reference length (1/ref; converted for physical units).
-USER_CURVATURE_TOLERANCE = 0.05
 
 
 def fit_user_limits(

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .progress import progress as progress_bar
 from .timeseries import ANGLE_NAMES, SequenceAnalysis
 
 
@@ -78,12 +79,14 @@ def write_report(
     pictures: bool = True,
     snapshot: bool = True,
     title: str = "Hand sequence analysis",
+    progress: bool = False,
 ) -> Path:
     """Write ``report.md`` (or ``report.html``), ``analysis.json`` and pictures into ``out_dir``; returns the report.
 
     Pictures (matplotlib, pyvista for the 3D snapshot; skipped with a note when not installed):
     ``angles_over_time.png``, ``angle_planes.png`` (data and limits per joint), ``bone_lengths.png``,
     ``snapshot.png`` (the frame with the largest limit violation, or the middle frame, coloured by violation).
+    ``progress``: a progress bar over the pictures (they take seconds).
     """
     if format not in ("md", "html"):
         raise ValueError(f"report format must be 'md' or 'html', got {format!r}.")
@@ -92,10 +95,13 @@ def write_report(
     (out / "analysis.json").write_text(json.dumps(result.to_dict(), indent=2, default=_json_default), encoding="utf-8")
     images: list[tuple[str, str]] = []
     notes: list[str] = []
+    bar = progress_bar(total=3 + snapshot, desc="pictures", unit="picture", enabled=progress and pictures)
     if pictures:
         try:
             images.append(("Joint angles over time", plot_angles_over_time(result, out / "angles_over_time.png").name))
+            bar.update()
             images.append(("Bone-length consistency", plot_bone_consistency(result, out / "bone_lengths.png").name))
+            bar.update()
             from .viz import plot_angle_planes
 
             ok = result.sequence.valid
@@ -105,6 +111,7 @@ def write_report(
 
             plt.close(fig)
             images.append(("Angle planes (data, limit polygon, min/max box)", "angle_planes.png"))
+            bar.update()
         except ImportError as exc:
             notes.append(f"plots skipped: {exc}")
         if snapshot:
@@ -127,6 +134,7 @@ def write_report(
                 notes.append(f"3D snapshot skipped: {exc}")
             except Exception as exc:  # pragma: no cover - rendering back-ends vary (no OpenGL, …)
                 notes.append(f"3D snapshot skipped: {type(exc).__name__}: {exc}")
+    bar.close()
     sections = [
         ("Summary", result.summary_table()),
         ("Data problems", "\n".join(f"- {p}" for p in result.problems) or "None: every frame is complete."),

@@ -220,11 +220,11 @@ def test_convert_between_formats_orders_and_units(recording, tmp_path, capsys):
 
 def test_bad_input_gives_one_clear_error(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.zeros((4, 21, 3)) + np.arange(21)[:, None] * 0.006)
-    assert cli.main(["analyze", str(tmp_path / "x.npy")]) == 1
+    assert cli.main(["analyze", str(tmp_path / "x.npy")]) == 2
     assert "x.npy" in capsys.readouterr().err
-    assert cli.main(["analyze", str(tmp_path / "x.npy"), "--units", "mm"]) == 1
+    assert cli.main(["analyze", str(tmp_path / "x.npy"), "--units", "mm"]) == 2
     assert "look like 'm'" in capsys.readouterr().err
-    assert cli.main(["analyze", str(tmp_path / "missing.csv")]) == 1
+    assert cli.main(["analyze", str(tmp_path / "missing.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
 
 

@@ -47,7 +47,9 @@ def _posed(hand_frame: np.ndarray, rotation: np.ndarray, depth: float = 400.0) -
 
 
 FIST = {
-    f"{f}_{j}": a for f in ("index", "middle", "ring", "little") for j, a in (("mcp", 80), ("pip", 100), ("dip", 60))
+    f"{f}_{j}": a
+    for f in ("index", "middle", "ring", "little")
+    for j, a in (("mcp", (80, 0)), ("pip", (100, 0)), ("dip", (60, 0)))
 }
 K0 = camera.intrinsics(200.0, 200.0, 63.5, 63.5)[None]
 PALM_TOWARDS_CAMERA = np.eye(3)  # the template's palm faces −z: the camera (looking along +z) sees the palm

@@ -415,7 +415,7 @@ def plot_hands(
 
 def render(hands: Any, path: str | os.PathLike | None = None, **kwargs: Any) -> np.ndarray:
     """Draw ``hands`` off-screen (keywords of :func:`plot_hands`) and return the image ``(H, W, 3)`` uint8;
-    also written as a PNG to ``path`` when given."""
+    also written to ``path`` when given (PNG, or JPEG for .jpg/.jpeg)."""
     kwargs["off_screen"] = True
     plotter = plot_hands(hands, **kwargs)
     try:
@@ -428,12 +428,15 @@ def render(hands: Any, path: str | os.PathLike | None = None, **kwargs: Any) -> 
 
 
 def save_png(image: np.ndarray, path: str | os.PathLike) -> Path:
-    """Write an RGB image ``(H, W, 3)`` uint8 as an optimised PNG; returns the path."""
+    """Write an RGB image ``(H, W, 3)`` uint8 as an optimised PNG, or a JPEG (quality 95) when ``path`` ends in
+    .jpg/.jpeg; returns the path."""
     from PIL import Image
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.ascontiguousarray(image)).save(path, format="PNG", optimize=True)
+    jpeg = path.suffix.lower() in (".jpg", ".jpeg")
+    options = {"format": "JPEG", "quality": 95} if jpeg else {"format": "PNG", "optimize": True}
+    Image.fromarray(np.ascontiguousarray(image)).save(path, **options)
     return path
 
 
