@@ -222,13 +222,13 @@ def test_cli_analyze_c3d_with_a_markers_file(hands, tmp_path, monkeypatch, capsy
     assert cli.main(["analyze", str(tmp_path / "rec.c3d"), "--markers", str(tmp_path / "m.csv")]) == 0
     out = capsys.readouterr().out
     assert "frames=40, 100 fps" in out and "invalid_frames=1" in out
-    assert cli.main(["analyze", str(tmp_path / "rec.c3d")]) == 1  # default labels are the joint names
+    assert cli.main(["analyze", str(tmp_path / "rec.c3d")]) == 2  # default labels are the joint names
     assert "no marker for wrist" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "ezc3d", None)  # not installed
-    assert cli.main(["analyze", str(tmp_path / "rec.c3d"), "--markers", str(tmp_path / "m.csv")]) == 1
+    assert cli.main(["analyze", str(tmp_path / "rec.c3d"), "--markers", str(tmp_path / "m.csv")]) == 2
     assert "pip install ezc3d" in capsys.readouterr().err
     (tmp_path / "bad.csv").write_text("nose,RNOSE\n")
-    assert cli.main(["analyze", str(tmp_path / "rec.c3d"), "--markers", str(tmp_path / "bad.csv")]) == 1
+    assert cli.main(["analyze", str(tmp_path / "rec.c3d"), "--markers", str(tmp_path / "bad.csv")]) == 2
     assert "'nose' is not a joint name" in capsys.readouterr().err
 
 
@@ -324,9 +324,9 @@ def test_cli_analyze_a_video_writes_the_report(hands, tmp_path, monkeypatch, cap
 def test_video_errors_name_the_option_and_the_extra(tmp_path, monkeypatch, capsys):
     video = tmp_path / "clip.mp4"
     video.write_bytes(b"\0" * 32)
-    assert cli.main(["analyze", str(video)]) == 1
+    assert cli.main(["analyze", str(video)]) == 2
     assert "--detector-model PATH" in capsys.readouterr().err
-    assert cli.main(["analyze", str(video), "--detector-model", str(tmp_path / "none.task")]) == 1
+    assert cli.main(["analyze", str(video), "--detector-model", str(tmp_path / "none.task")]) == 2
     assert "no hand detector model" in capsys.readouterr().err
     (tmp_path / "model.task").write_bytes(b"\0")
     real_import = builtins.__import__

@@ -274,9 +274,9 @@ def test_cli_table_fill_gaps_and_resample(tmp_path, capsys):
     assert "fill_gaps: " in text and "resampled from 30 fps" in text and f"table written to {out}" in text
     df = pd.read_csv(out)
     assert len(df) == 61 * 15 and df["valid"].all()
-    assert cli.main(["analyze", str(path), "--table", str(tmp_path / "t.xlsx")]) == 1
+    assert cli.main(["analyze", str(path), "--table", str(tmp_path / "t.xlsx")]) == 2
     assert ".csv, .parquet or .nc" in capsys.readouterr().err
-    assert cli.main(["analyze", str(path), "--fill-gaps", "soon"]) == 1
+    assert cli.main(["analyze", str(path), "--fill-gaps", "soon"]) == 2
     assert "--fill-gaps takes seconds" in capsys.readouterr().err
     assert cli.main(["analyze", str(path), "--no-progress", "--fill-gaps", "1f"]) == 0
     assert "2 frame(s)" not in capsys.readouterr().out
