@@ -176,13 +176,14 @@ def _show(args: argparse.Namespace) -> int:
         frames = valid[::step]
         sub = seq[frames]
         fps = (seq.fps or 10.0) / step
-        viz.animate(sub.skeleton(), out, fps=fps, times=sub.times, **style)
+        viz.animate(sub.skeleton(), out, fps=fps, times=sub.times, title=Path(args.file).name, **style)
         print(f"animation of {len(frames)} frames written to {out}")
     else:
         frame = int(valid[len(valid) // 2]) if args.frame is None else args.frame
         if not 0 <= frame < len(seq) or not seq.valid[frame]:
             raise HandkinError(f"{args.file}: frame {frame} is out of range or has missing joints.")
-        viz.render(seq[frame : frame + 1].skeleton()[0], out, **style)
+        title = f"{Path(args.file).name} — frame {frame}" + (f", t = {seq.times[frame]:.2f} s" if seq.fps else "")
+        viz.render(seq[frame : frame + 1].skeleton()[0], out, title=title, **style)
         print(f"frame {frame} written to {out}")
     return 0
 

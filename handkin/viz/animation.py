@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ._common import require, sequence_list
-from .scene import build
+from .scene import add_title, build
 
 _FORMATS = (".gif", ".mp4")
 
@@ -22,7 +22,8 @@ def animate(
     fps: float = 10.0,
     times: Any = None,
     time_label: str | None = "t = {t:.2f} s",
-    window_size: tuple[int, int] = (480, 360),
+    title: str | None = None,
+    window_size: tuple[int, int] = (640, 480),
     units: Any = "mm",
     side: Any = "right",
     **style: Any,
@@ -31,7 +32,8 @@ def animate(
     as a GIF or MP4 (by ``path``'s suffix) of T frames at ``fps``; returns the path.
 
     ``times`` ``(T,)`` in seconds (default frame / ``fps``) fill ``time_label``, formatted with ``t`` (time)
-    and ``i`` (frame index); None for no label. ``style``: the keywords of :func:`~handkin.viz.plot_hands`
+    and ``i`` (frame index); None for no label. It is written on the title line at the top, after ``title``
+    (e.g. the source file), in a strip the hands are kept clear of. ``style``: the keywords of :func:`~handkin.viz.plot_hands`
     (``view``, ``K``, ``image_size``, ``color``, ``limits``, ``labels``, ``palm``, ``frames``, …); the camera
     stays fixed and fits every frame. GIF needs imageio, MP4 also imageio-ffmpeg.
     """
@@ -50,7 +52,9 @@ def animate(
     if t.shape != (n,):
         raise ShapeError(f"times must hold one value per frame ({n}), got shape {np.shape(times)}.")
     style.setdefault("off_screen", True)
-    plotter, drawing = build(skeletons, window_size=window_size, **style)
+    heading = title or ""
+    labelled = time_label is not None or bool(heading)
+    plotter, drawing = build(skeletons, window_size=window_size, title=" " if labelled else None, **style)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".gif":
@@ -59,8 +63,10 @@ def animate(
             plotter.open_movie(str(path), framerate=fps, macro_block_size=2)
         for i in range(n):
             drawing.update(i)
-            if time_label is not None:
-                plotter.add_text(time_label.format(t=t[i], i=i), position="upper_left", font_size=10, name="time")
+            if labelled:
+                stamp = time_label.format(t=t[i], i=i) if time_label is not None else ""
+                text = "  —  ".join(x for x in (heading, stamp) if x)
+                add_title(plotter, text)
             plotter.write_frame()
     finally:
         plotter.close()
