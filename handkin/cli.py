@@ -19,6 +19,7 @@ from .frames import JointAngles
 from .limits import JointLimits
 from .orders import available_orders, get_order
 from .skeleton import HandSkeleton
+from .tables import format_table
 from .template import posed_hand
 
 
@@ -31,14 +32,13 @@ def _demo(args: argparse.Namespace) -> int:
     u = hand.units.value
     print(f"handkin {__version__} — built-in example: a relaxed right hand posed from the adult template")
     print(f"  {hand}")
-    print(f"\n{'bone':<12} {'parent→child':<24} {'length':>8} {'ref':>7}")
     lengths, ref = np.asarray(m.bone_lengths), np.asarray(hand.normalized().bone_lengths)
-    for b in Bone:
-        print(f"{b.name:<12} {b.parent.name + '→' + b.child.name:<24} {lengths[b]:8.2f} {ref[b]:7.3f}")
+    rows = [[b.name, f"{b.parent.name}→{b.child.name}", f"{lengths[b]:.2f}", f"{ref[b]:.3f}"] for b in Bone]
+    print("\n" + format_table(["bone", "parent→child", "length", "ref"], rows, markdown=False))
     pairs = ["thumb–index", "index–middle", "middle–ring", "ring–little"]
-    print(f"\n{'palm pair':<14} {'curvature (1/' + u + ')':>18} {'angle°':>8}")
-    for name, c, phi in zip(pairs, np.asarray(m.palm_curvature), np.degrees(np.asarray(m.palm_angles)), strict=True):
-        print(f"{name:<14} {c:18.5f} {phi:8.1f}")
+    palm = zip(pairs, np.asarray(m.palm_curvature), np.degrees(np.asarray(m.palm_angles)), strict=True)
+    rows = [[name, f"{c:.5f}", f"{phi:.1f}"] for name, c, phi in palm]
+    print("\n" + format_table(["palm pair", f"curvature (1/{u})", "angle°"], rows, markdown=False))
     print("\n" + JointAngles(m.joint_angles).table())
     rebuilt = HandSkeleton.from_angles(m.joint_angles, m.bone_lengths, palm=hand)
     error = float(np.abs(np.asarray(rebuilt.joints) - np.asarray(hand.joints)).max())
