@@ -124,8 +124,11 @@ def test_framing_keeps_the_hand_inside_with_margins(view):
     try:
         width, height = plotter.window_size
         xy = project_to_display(plotter, np.asarray(hand.joints).reshape(-1, 3))
-        left = drawing.legend_width * width
-        assert xy[:, 0].min() > left + 0.5 * BORDER * width
+        x0, x1 = 0.01 * width, (0.01 + drawing.legend_width) * width
+        y0, y1 = (1 - TITLE_STRIP - drawing.legend_height) * height, (1 - TITLE_STRIP) * height
+        in_legend = (xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)
+        assert drawing.legend_width > 0 and not in_legend.any()  # clear of the finger legend
+        assert xy[:, 0].min() > 0.5 * BORDER * width
         assert xy[:, 0].max() < (1 - 0.16) * width  # clear of the colour bars
         assert xy[:, 1].min() > 0.5 * BORDER * height
         assert xy[:, 1].max() < (1 - TITLE_STRIP) * height  # below the title, not against the top edge

@@ -118,9 +118,11 @@ def _apply_view(
     K: Any,
     image_size: Sequence[int] | None,
     reserve: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0),
+    *alternatives: tuple[float, float, float, float],
 ) -> None:
     """Point the camera: ``first`` ``(21, 3)`` sets the direction, ``points`` ``(P, 3)`` ± ``margin`` must fit
-    (for the presets: away from the strips ``reserve`` = (left, right, bottom, top) fractions of the picture)."""
+    (for the presets: away from the strips ``reserve`` = (left, right, bottom, top) fractions of the picture,
+    or of one of the ``alternatives``, whichever draws the hands largest)."""
     if not isinstance(view, str):  # a pyvista camera position
         plotter.camera_position = view
         return
@@ -143,7 +145,8 @@ def _apply_view(
         raise ValueError(f"unknown view {view!r}; use one of {', '.join(VIEWS)} or a pyvista camera position.")
     forward, radial, palmar = hand_axes(first, side)
     direction, up = {"palm": (palmar, forward), "back": (-palmar, forward), "side": (radial, -palmar)}[view]
-    _fit(plotter, points, margin, direction, up, reserve)
+    best = min((reserve, *alternatives), key=lambda r: _fit(plotter, points, margin, direction, up, r))
+    _fit(plotter, points, margin, direction, up, best)
 
 
 def _fit(
@@ -153,10 +156,11 @@ def _fit(
     direction: np.ndarray,
     up: np.ndarray,
     reserve: tuple[float, float, float, float],
-) -> None:
+) -> float:
     """Place the camera on the side ``direction`` of ``points``, ``up`` upwards, just far enough that every
     point ± ``margin`` is in the picture with a border of :data:`BORDER` of each side, clear of the strips
-    ``reserve`` = (left, right, bottom, top) fractions of the picture (legend, colour bars, title)."""
+    ``reserve`` = (left, right, bottom, top) fractions of the picture (legend, colour bars, title); returns the
+    camera's distance (the smaller, the larger the hands are drawn)."""
     right = np.cross(up, direction)
     basis = np.stack([right, up, direction])  # rows: screen x, screen y, towards the camera
     local = points @ basis.T
@@ -175,6 +179,7 @@ def _fit(
     focal = (centre + shift) @ basis  # the hand sits in the middle of what the strips leave free
     plotter.camera_position = [tuple(focal + distance * direction), tuple(focal), tuple(up)]
     plotter.reset_camera_clipping_range()
+    return float(distance)
 
 
 def set_view(
@@ -294,7 +299,7 @@ class Drawing:
     def _add_legend(self, labels: Sequence[str] | None, fingers: bool) -> None:
         """One legend in the upper left: the five finger colours (when a hand is drawn in them), the hands'
         ``labels`` and the frame axes; :attr:`legend_width` is the share of the picture's width it takes."""
-        self.legend_width = 0.0
+        self.legend_width = self.legend_height = 0.0
         entries: list[list[Any]] = []
         self.legend_entries = entries
         if fingers and any(k.mode in ("fingers", "violations") for k in self.looks):
@@ -312,7 +317,7 @@ class Drawing:
             longest = max(len(e[0]) for e in entries)
             # about 7 px per character and 20 px per row at any window size (the legend scales its text to fit)
             self.legend_width = min(0.45, (30 + 7 * longest) / width)
-            rows = min(0.75, 20 * len(entries) / height)
+            rows = self.legend_height = min(0.75, 20 * len(entries) / height)
             self.plotter.add_legend(
                 entries, bcolor="white", border=False, size=(self.legend_width, rows), loc="upper left",
                 face="rectangle",
@@ -370,8 +375,11 @@ class Drawing:
         (left), the colour bars (right) and, with ``title``, a title line (top). Joint labels follow."""
         first = np.asarray(self.skeletons[0].joints)[0]
         right = 0.16 if self._bars else 0.0
-        reserve = (self.legend_width, right, 0.0, TITLE_STRIP if title else 0.0)
-        _apply_view(self.plotter, first, self.skeletons[0].side, self.points, self.margin, view, K, image_size, reserve)
+        top = TITLE_STRIP if title or self.legend_width else 0.0
+        beside = (self.legend_width, right, 0.0, top)  # the legend in a column on the left …
+        below = (0.0, right, 0.0, top + self.legend_height)  # … or in a band at the top, whichever is larger
+        args = (self.plotter, first, self.skeletons[0].side, self.points, self.margin, view, K, image_size)
+        _apply_view(*args, beside, below)
         self._label_joints(0)
 
     def update(self, t: int) -> None:
