@@ -41,6 +41,10 @@ def draw(joints: np.ndarray, out: Path) -> Path:
     ax_img.scatter(*pose.uv.T, color="black", s=10, zorder=3)
     ax_img.set(xlim=(0, 640), ylim=(480, 0), aspect="equal", title="image: (u, v) in pixels, K = 600 px")
     ax_img.set(xlabel="u (px)", ylabel="v (px)")
+    from matplotlib.patches import Patch
+
+    fingers = [Patch(color=c, label=f.name) for f, c in FINGER_COLOURS.items()]
+    ax_img.legend(handles=fingers, loc="upper right", fontsize=8, title="fingers", title_fontsize=8)
 
     # side view: both roots of the quadratic put the reference bone at length s between the two rays
     s = float(pose.scale)

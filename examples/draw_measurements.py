@@ -66,7 +66,7 @@ def draw_frames(out: Path) -> Path:
 
 
 def draw_signs(out: Path) -> Path:
-    fig, (side, top) = plt.subplots(1, 2, figsize=(10, 4.6))
+    fig, (side, top) = plt.subplots(1, 2, figsize=(11, 5.0), width_ratios=(1.3, 1))
     # side view of the index finger: y (along the finger) to the right, z up; the palm faces down (−z)
     for flexion, style, label in (
         (0, "--", "0° (straight)"),
@@ -82,7 +82,7 @@ def draw_signs(out: Path) -> Path:
     side.set_xlabel("y (mm)")
     side.set_ylabel("z (mm)")
     side.set_aspect("equal")
-    side.legend(fontsize=8, loc="upper left")
+    side.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)  # below: off the data
     # top view (from the back of the hand): x right, y up; the thumb is on −x
     for abduction, style, label in (
         (0, "--", "0°"),
@@ -103,7 +103,8 @@ def draw_signs(out: Path) -> Path:
     top.set_xlabel("x (mm)")
     top.set_ylabel("y (mm)")
     top.set_aspect("equal")
-    top.legend(fontsize=8, loc="upper left")
+    top.margins(0.06)
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside: off the data
     return save(fig, out)
 
 

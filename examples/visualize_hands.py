@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from figure_style import DOCS_IMG, plt
+from figure_style import DOCS_IMG, FINGER_COLOURS, plt
 from PIL import Image
 
 import handkin
@@ -63,22 +63,25 @@ def main(img_dir: Path, out_dir: Path, quick: bool) -> None:
     # 1. one hand, nearly flat, from the palm side, with joint names
     path = img_dir / "viz_hand_palm.png"
     relaxed = handkin.posed_hand({name: (0.3 * f, a) for name, (f, a) in POSE.items()}, degrees=True)
-    viz.render(relaxed, path, view="palm", joint_labels=True, window_size=size)
+    viz.render(relaxed, path, view="palm", joint_labels=True, window_size=size, title="MP21 joints of a right hand, palm view")
     written.append(path)
 
     # 2. the 15 bone frames in which the joint angles are measured
     path = img_dir / "viz_hand_frames.png"
-    viz.render(hand, path, view="side", frames=True, palm=False, window_size=size)
+    viz.render(
+        hand, path, view="side", frames=True, palm=False, window_size=size, legend=False,
+        title="the 15 bone frames, seen from the thumb side",
+    )  # fmt: skip
     written.append(path)
 
     # 3. a pinhole camera: the hand 400 mm in front of it; joints land on their pixels K·X/Z
     width, height = size
     K = np.array([[0.9 * width, 0.0, width / 2], [0.0, 0.9 * width, height / 2], [0.0, 0.0, 1.0]])
     in_camera = np.asarray(hand.joints) * [-1, -1, 1] + [0.0, 85.0, 400.0]  # fingers up, palm to the camera
-    image = viz.render(in_camera, view="camera", K=K, image_size=size)
+    image = viz.render(in_camera, view="camera", K=K, image_size=size, legend=False)
     uvw = in_camera @ K.T
-    image = mark_pixels(image, uvw[:, :2] / uvw[:, 2:])
-    written.append(viz.save_png(image, img_dir / "viz_camera.png"))
+    fig = camera_figure(image, uvw[:, :2] / uvw[:, 2:], f"pinhole camera view (f = {K[0, 0]:.0f} px, hand 400 mm away)")
+    written.append(save_figure(fig, img_dir / "viz_camera.png", dpi=90))
 
     # 4. before and after constrain, the implausible hand coloured by how far it breaks the limits
     limits = JointLimits.default()
@@ -96,20 +99,27 @@ def main(img_dir: Path, out_dir: Path, quick: bool) -> None:
         limits=limits,
         view="palm",
         window_size=size,
+        title="index PIP bent back 55°: coloured by violation, then constrained",
     )
     written.append(path)
 
     # 5. the angle planes of limits fitted on data: polygon (green) vs the independent min/max box (red)
     data = angle_data(200 if quick else 600)
     fitted = JointLimits.fit(data, units="ref")
-    fig = viz.plot_angle_planes(fitted, data, figsize=(12, 7) if not quick else (9, 5.5))
+    title = f"limits fitted on {len(data.joints)} synthetic poses: polygon (green) vs independent min/max box (red)"
+    fig = viz.plot_angle_planes(fitted, data, figsize=(12, 7) if not quick else (9, 5.5), title=title)
     written.append(save_figure(fig, img_dir / "viz_angle_planes.png"))
 
     # 6. a sequence as a GIF with its time label
-    frames = 6 if quick else 20
+    frames = 6 if quick else 12
     sequence = fist_sequence(frames)
-    gif_size = (200, 150) if quick else (240, 180)
-    written.append(viz.animate(sequence, img_dir / "viz_sequence.gif", fps=10, view="side", window_size=gif_size))
+    gif_size = (320, 240) if quick else (480, 360)
+    written.append(
+        viz.animate(
+            sequence, img_dir / "viz_sequence.gif", fps=6, view="side", window_size=gif_size,
+            title="closing into a fist (side view)",
+        )
+    )  # fmt: skip
 
     # 7. the hand as a coloured mesh for 3D viewers (glTF's unit is the metre)
     written.append(viz.export_mesh(hand, out_dir / "hand.glb", to_units="m"))
@@ -117,27 +127,37 @@ def main(img_dir: Path, out_dir: Path, quick: bool) -> None:
         print("wrote", p, f"({p.stat().st_size // 1024} kB)")
 
 
-def save_figure(fig, path: Path) -> Path:
+def save_figure(fig, path: Path, dpi: int = 72) -> Path:
     """Write a matplotlib figure as a small palette PNG for the docs, and close it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=72)
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.open(buffer).convert("RGB").quantize(128).save(path, optimize=True)
+    image = Image.open(buffer).convert("RGB")
+    image.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)  # keeps small coloured text
     return path
 
 
-def mark_pixels(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """``image`` with a small black cross at each pixel position ``uv`` ``(N, 2)``."""
-    out = image.copy()
-    h, w = out.shape[:2]
-    for u, v in np.round(uv).astype(int):
-        for d in range(-3, 4):
-            if 0 <= v < h and 0 <= u + d < w:
-                out[v, u + d] = 0
-            if 0 <= v + d < h and 0 <= u < w:
-                out[v + d, u] = 0
-    return out
+def camera_figure(image: np.ndarray, uv: np.ndarray, title: str):
+    """The camera picture ``image`` ``(H, W, 3)`` in a frame with pixel axes (u right, v down), the joints'
+    pixels ``uv`` ``(21, 2)`` marked, a legend of the markers and the finger colours, and ``title``."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    h, w = image.shape[:2]
+    fig, ax = plt.subplots(figsize=(w / 60 + 2.2, h / 60 + 0.9))
+    ax.imshow(image, extent=(-0.5, w - 0.5, h - 0.5, -0.5))
+    ax.plot(uv[:, 0], uv[:, 1], "+", color="black", ms=6, mew=1.0)
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_xlabel("u (px)")
+    ax.set_ylabel("v (px)")
+    ax.set_title(title, fontsize=10)
+    handles = [Line2D([], [], ls="", marker="+", color="black", ms=8, label="joint pixel K·X/Z")]
+    handles += [Patch(color=c, label=f.name) for f, c in FINGER_COLOURS.items()]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 if __name__ == "__main__":

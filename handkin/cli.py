@@ -43,6 +43,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .frames import JointAngles
     from .limits import JointLimits
     from .skeleton import HandSkeleton
+    from .tables import format_table
     from .template import posed_hand
 
     hand = posed_hand(DEMO_POSE, degrees=True, units=args.units)
@@ -50,14 +51,13 @@ def _demo(args: argparse.Namespace) -> int:
     u = hand.units.value
     print(f"handkin {__version__} — built-in example: a relaxed right hand posed from the adult template")
     print(f"  {hand}")
-    print(f"\n{'bone':<12} {'parent→child':<24} {'length':>8} {'ref':>7}")
     lengths, ref = np.asarray(m.bone_lengths), np.asarray(hand.normalized().bone_lengths)
-    for b in Bone:
-        print(f"{b.name:<12} {b.parent.name + '→' + b.child.name:<24} {lengths[b]:8.2f} {ref[b]:7.3f}")
+    rows = [[b.name, f"{b.parent.name}→{b.child.name}", f"{lengths[b]:.2f}", f"{ref[b]:.3f}"] for b in Bone]
+    print("\n" + format_table(["bone", "parent→child", "length", "ref"], rows, markdown=False))
     pairs = ["thumb–index", "index–middle", "middle–ring", "ring–little"]
-    print(f"\n{'palm pair':<14} {'curvature (1/' + u + ')':>18} {'angle°':>8}")
-    for name, c, phi in zip(pairs, np.asarray(m.palm_curvature), np.degrees(np.asarray(m.palm_angles)), strict=True):
-        print(f"{name:<14} {c:18.5f} {phi:8.1f}")
+    palm = zip(pairs, np.asarray(m.palm_curvature), np.degrees(np.asarray(m.palm_angles)), strict=True)
+    rows = [[name, f"{c:.5f}", f"{phi:.1f}"] for name, c, phi in palm]
+    print("\n" + format_table(["palm pair", f"curvature (1/{u})", "angle°"], rows, markdown=False))
     print("\n" + JointAngles(m.joint_angles).table())
     rebuilt = HandSkeleton.from_angles(m.joint_angles, m.bone_lengths, palm=hand)
     error = float(np.abs(np.asarray(rebuilt.joints) - np.asarray(hand.joints)).max())
@@ -234,13 +234,14 @@ def _show(args: argparse.Namespace) -> int:
         step = max(1, int(np.ceil(len(valid) / args.max_frames)))
         frames = valid[::step]
         fps = (seq.fps or 10.0) / step
-        viz.animate(seq[frames], out, fps=fps, progress=_progress(args), **style)
+        viz.animate(seq[frames], out, fps=fps, title=Path(args.file).name, progress=_progress(args), **style)
         print(f"animation of {len(frames)} frames written to {out}")
     else:
         frame = int(valid[len(valid) // 2]) if args.frame is None else args.frame
         if not 0 <= frame < len(seq) or not seq.valid[frame]:
             raise HandkinError(f"{args.file}: frame {frame} is out of range or has missing joints.")
-        viz.render(seq[frame : frame + 1].skeleton()[0], out, **style)
+        title = f"{Path(args.file).name} — frame {frame}" + (f", t = {seq.times[frame]:.2f} s" if seq.fps else "")
+        viz.render(seq[frame : frame + 1].skeleton()[0], out, title=title, **style)
         print(f"frame {frame} written to {out}")
     return 0
 

@@ -44,6 +44,7 @@ from .backend import Array, length_from_squared, namespace, promote_half, to_num
 from .errors import ShapeError
 from .palm import Z_HAT, Palm, degenerate_tolerance_sq, long_enough, palm_scale_sq, palm_soa, perpendicular
 from .sides import describe, mirror_where
+from .tables import format_table
 from .validation import HandkinModel
 from .vec import (
     SINGULAR_TOL,
@@ -283,9 +284,8 @@ class JointAngles:
         deg = np.round(np.asarray(to_numpy(self.degrees()))[index], 1) + 0.0  # + 0.0 turns −0.0 into 0.0
         if deg.ndim != 2:
             raise ShapeError("table() shows one hand: pass the batch index of the hand to show.")
-        lines = [f"{'joint':<12} {'flexion°':>9} {'abduction°':>11}"]
-        lines += [f"{a.name:<12} {deg[a, 0]:9.1f} {deg[a, 1]:11.1f}" for a in AngleJoint]
-        return "\n".join(lines)
+        rows = [[a.name, f"{deg[a, 0]:.1f}", f"{deg[a, 1]:.1f}"] for a in AngleJoint]
+        return format_table(["joint", "flexion°", "abduction°"], rows, markdown=False)
 
     def __repr__(self) -> str:
         return f"JointAngles(shape={tuple(self.values.shape)})"

@@ -27,6 +27,7 @@ from .backend import Array, length_from_squared, namespace, to_numpy
 from .camera import ROOT, check_intrinsics, project
 from .errors import ShapeError
 from .skeleton import HandSkeleton
+from .tables import format_table
 from .units import DEFAULT_REFERENCE_BONE, scale_factor
 from .validation import HandkinModel
 
@@ -180,9 +181,8 @@ class Evaluation(HandkinModel):
     def table(self) -> str:
         lo, hi = self.thresholds[0], self.thresholds[-1]
         lines = [f"{self.n_samples} hands; PCK over {len(self.thresholds)} thresholds {lo:g}–{hi:g} mm"]
-        lines.append(f"{'alignment':<18} {'mean EPE mm':>11} {'median mm':>10} {'AUC':>7}")
-        for s in self.scores.values():
-            lines.append(f"{s.alignment:<18} {s.epe_mean:11.2f} {s.epe_median:10.2f} {s.auc:7.3f}")
+        rows = [[s.alignment, f"{s.epe_mean:.2f}", f"{s.epe_median:.2f}", f"{s.auc:.3f}"] for s in self.scores.values()]
+        lines.append(format_table(["alignment", "mean EPE mm", "median mm", "AUC"], rows, markdown=False))
         if self.error_2d_px is not None:
             lines.append(f"2D error {self.error_2d_px:.2f} px")
         if self.error_z_mm is not None:

@@ -16,6 +16,7 @@ from .bounds import coupling_excess, interval_excess, limit_arrays, polygon_exce
 from .frames import measure
 from .limits import PALM_PAIRS, JointLimits
 from .skeleton import HandSkeleton
+from .tables import format_table
 
 
 class Violation(NamedTuple):
@@ -139,10 +140,14 @@ class LimitReport:
         head = f"{self.n_violating} of {math.prod(self.batch_shape)} hand(s) outside the limits"
         if not rows:
             return head
-        lines = [head, f"{'hand':<10} {'kind':<15} {'name':<14} {'measured':>12} {'outside by':>12}  unit"]
+        one = self.batch_shape == ()  # a single hand: no hand column
+        cols = ["kind", "name", "measured", "outside by", "unit"]
+        cells = []
         for v in rows[:max_rows]:
             measured = v.detail if v.detail else ("" if math.isnan(v.value) else f"{v.value:.4g}")
-            lines.append(f"{str(v.hand):<10} {v.kind:<15} {v.name:<14} {measured:>12} {v.amount:12.4g}  {v.unit}")
+            hand = [] if one else [", ".join(str(i) for i in v.hand)]
+            cells.append(hand + [v.kind, v.name, measured, f"{v.amount:.4g}", v.unit])
+        lines = [head, format_table(cols if one else ["hand", *cols], cells, markdown=False)]
         if len(rows) > max_rows:
             lines.append(f"... and {len(rows) - max_rows} more")
         return "\n".join(lines)

@@ -22,9 +22,31 @@ import numpy as np
 from .progress import progress as progress_bar
 from .timeseries import ANGLE_NAMES, SequenceAnalysis
 
+#: Below this largest relative deviation (0.01 %, a few micrometres on a finger bone) bone lengths are called
+#: constant: what is left is floating-point rounding (e.g. 1e-14 % on forward-kinematics data), not tracking.
+CONSTANT_BONE_DEVIATION = 1e-4
 
-def plot_angles_over_time(result: SequenceAnalysis, path: str | os.PathLike) -> Path:
-    """Flexion (solid) and abduction (dashed) of every joint over time, one panel per finger (matplotlib, PNG)."""
+
+def _source_name(result: SequenceAnalysis) -> str:
+    """The file name of the analysed recording (or ``"sequence"``), for titles."""
+    return Path(result.sequence.source).name if result.sequence.source else "sequence"
+
+
+def _finger_colours() -> list[str]:
+    from .viz.colors import FINGER_COLOURS
+
+    return list(FINGER_COLOURS.values())
+
+
+def _save(fig: Any, path: str | os.PathLike, dpi: int = 90) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def angles_figure(result: SequenceAnalysis) -> Any:
+    """The matplotlib Figure of :func:`plot_angles_over_time`."""
     from .viz._common import require
 
     require("matplotlib", "angle time-series plots")
@@ -36,39 +58,91 @@ def plot_angles_over_time(result: SequenceAnalysis, path: str | os.PathLike) -> 
     axes = fig.subplots(5, 1, sharex=True)
     fingers = ("thumb", "index", "middle", "ring", "little")
     bad = result.violations.frames
-    for f, ax in enumerate(axes):
+    for f, (ax, colour) in enumerate(zip(axes, _finger_colours(), strict=True)):
         for k in range(3):
             a = 3 * f + k
             (line,) = ax.plot(t, deg[:, a, 0], lw=1.2, label=f"{ANGLE_NAMES[a]} flexion")
             ax.plot(t, deg[:, a, 1], lw=0.8, ls="--", color=line.get_color(), label=f"{ANGLE_NAMES[a]} abduction")
         if len(bad):
             ax.plot(t[bad], np.full(len(bad), ax.get_ylim()[1]), "|", color="#d62728", ms=6, label="outside limits")
-        ax.set_ylabel(f"{fingers[f]} (°)")
-        ax.legend(fontsize=7, ncol=3, loc="upper left", frameon=False)
+        ax.set_ylabel(f"{fingers[f]} (°)", color=colour, fontweight="bold")
+        ax.spines["left"].set_color(colour)
+        ax.spines["left"].set_linewidth(2.5)
+        ncol = (len(ax.get_legend_handles_labels()[0]) + 1) // 2  # flexion above abduction, joint by joint
+        ax.legend(fontsize=7, ncol=ncol, loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False, borderaxespad=0.1)
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel(f"time ({result.time_unit})")
-    fig.suptitle("Joint angles over time")
+    fig.suptitle(f"Joint angles over time — {_source_name(result)} ({len(t)} frames)")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    return path
+    return fig
 
 
-def plot_bone_consistency(result: SequenceAnalysis, path: str | os.PathLike) -> Path:
-    """The per-frame largest relative bone-length deviation (%), a tracking-quality signal (PNG)."""
+def plot_angles_over_time(result: SequenceAnalysis, path: str | os.PathLike) -> Path:
+    """Flexion (solid) and abduction (dashed) of every joint over time, one panel per finger (matplotlib, PNG);
+    the title names the recording, each panel's finger is written in its colour."""
+    return _save(angles_figure(result), path)
+
+
+def bones_figure(result: SequenceAnalysis) -> Any:
+    """The matplotlib Figure of :func:`plot_bone_consistency`."""
+    from .viz._common import require
+
+    require("matplotlib", "bone-length plots")
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 3))
     ax = fig.subplots()
-    ax.plot(result.times, 100 * result.bones.deviation, lw=1, color="#1f77b4")
+    pct = 100 * result.bones.deviation
+    largest = float(np.nanmax(result.bones.deviation, initial=0.0))
     ax.set_xlabel(f"time ({result.time_unit})")
-    ax.set_ylabel("max bone-length deviation (%)")
+    ax.set_ylabel("max bone-length deviation\nfrom the median (%)")
     ax.grid(alpha=0.3)
+    if largest < CONSTANT_BONE_DEVIATION:
+        ax.plot(result.times, np.zeros_like(pct), lw=1.5, color="#1f77b4")
+        ax.set_ylim(-1, 1)
+        ax.text(
+            0.5, 0.62, f"bone lengths constant (largest deviation {100 * largest:.1g} %, below "
+            f"{100 * CONSTANT_BONE_DEVIATION:g} %: rounding, not tracking)", transform=ax.transAxes,
+            ha="center", va="center", fontsize=11, gid="constant",
+        )  # fmt: skip
+    else:
+        ax.plot(result.times, pct, lw=1, color="#1f77b4")
+        ax.set_ylim(bottom=0)
+    fig.suptitle(f"Bone-length consistency — {_source_name(result)}")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=90)
-    return path
+    return fig
+
+
+def plot_bone_consistency(result: SequenceAnalysis, path: str | os.PathLike) -> Path:
+    """The per-frame largest relative bone-length deviation (%), a tracking-quality signal (PNG); below
+    :data:`CONSTANT_BONE_DEVIATION` a flat line labelled "constant" instead of the rounding noise."""
+    return _save(bones_figure(result), path)
+
+
+def _snapshot_frame(result: SequenceAnalysis) -> tuple[int, dict[str, Any], str]:
+    """The frame of the report's 3D snapshot, the drawing style (colour, limits, view) and a caption: the frame
+    furthest outside the limits (coloured by violation, palm view), or else the most flexed valid frame (finger
+    colours, side view: flexion is seen from the side)."""
+    worst = result.violations.worst_angle
+    valid = np.flatnonzero(result.sequence.valid)
+    if np.nanmax(worst, initial=0) > 0:
+        frame = int(np.nanargmax(worst))
+        style = {"color": "violations", "limits": result.limits, "view": "palm"}
+        what = "furthest outside the limits (coloured by violation)"
+    else:
+        bent = np.nansum(result.angles[:, :, 0], axis=1)
+        frame = int(valid[np.argmax(bent[valid])])
+        style = {"color": "fingers", "view": "side"}
+        what = "the most flexed (seen from the thumb side)"
+    return frame, style, what
+
+
+def _snapshot_title(result: SequenceAnalysis, frame: int, what: str) -> str:
+    """``source — frame N, t = … s — what`` (the first words of ``what``)."""
+    t = float(result.times[frame])
+    when = f"t = {t:.2f} s" if result.time_unit == "s" else f"{result.time_unit} {t:g}"
+    short = "most flexed" if "flexed" in what else "worst violation"
+    return f"{_source_name(result)} — frame {frame}, {when} — {short}"
 
 
 def write_report(
@@ -105,7 +179,8 @@ def write_report(
             from .viz import plot_angle_planes
 
             ok = result.sequence.valid
-            fig = plot_angle_planes(result.limits, data=result.angles[ok], title="Joint angles and limits")
+            planes_title = f"Joint angles and limits — {_source_name(result)} ({int(ok.sum())} valid frames)"
+            fig = plot_angle_planes(result.limits, data=result.angles[ok], title=planes_title)
             fig.savefig(out / "angle_planes.png", dpi=80)
             import matplotlib.pyplot as plt
 
@@ -118,17 +193,10 @@ def write_report(
             try:
                 from .viz import render
 
-                worst = result.violations.worst_angle
-                valid = np.flatnonzero(result.sequence.valid)
-                if np.nanmax(worst, initial=0) > 0:
-                    frame, style = int(np.nanargmax(worst)), {"color": "violations", "limits": result.limits}
-                    caption = f"3D snapshot of frame {frame}, the furthest outside the limits (coloured by violation)"
-                else:  # nothing violated: the most bent frame
-                    bent = np.nansum(np.abs(result.angles[:, :, 0]), axis=1)
-                    frame, style = int(valid[np.argmax(bent[valid])]), {"color": "fingers"}
-                    caption = f"3D snapshot of frame {frame}, the most flexed"
+                frame, style, what = _snapshot_frame(result)
+                caption = f"3D snapshot of frame {frame}, {what}"
                 hand = result.sequence[frame : frame + 1].skeleton()[0]
-                render(hand, out / "snapshot.png", window_size=(480, 360), **style)
+                render(hand, out / "snapshot.png", window_size=(640, 480), title=_snapshot_title(result, frame, what), **style)
                 images.append((caption, "snapshot.png"))
             except ImportError as exc:
                 notes.append(f"3D snapshot skipped: {exc}")
@@ -195,4 +263,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-__all__ = ["write_report", "plot_angles_over_time", "plot_bone_consistency"]
+__all__ = [
+    "write_report",
+    "plot_angles_over_time",
+    "plot_bone_consistency",
+    "angles_figure",
+    "bones_figure",
+    "CONSTANT_BONE_DEVIATION",
+]

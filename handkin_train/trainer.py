@@ -105,11 +105,7 @@ def _epoch_row(epoch: str, means: dict[str, float], scores: dict[str, float], st
         steps_per_s,
     ]
     cells = [epoch] + [f"{v:.4g}" if i < 5 else f"{v:.1f}" if i < 10 else f"{v:.2f}" for i, v in enumerate(values)]
-    return [c.rjust(max(len(h), 7)) for c, h in zip(cells, EPOCH_COLUMNS, strict=True)]
-
-
-def _epoch_header() -> list[str]:
-    return [h.rjust(max(len(h), 7)) for h in EPOCH_COLUMNS]
+    return cells
 
 
 class Trainer:
@@ -401,7 +397,7 @@ class Trainer:
                 self._log("val", scores)
                 row = _epoch_row(f"{self.epoch}/{c.optim.epochs}", {k: v / max(steps, 1) for k, v in sums.items()},
                                  scores, speed)
-                lines = format_table(_epoch_header(), [row], markdown=False).splitlines()
+                lines = format_table(EPOCH_COLUMNS, [row], markdown=False, align=">", min_width=7).splitlines()
                 print("\n".join(lines if header else lines[1:]), flush=True)
                 header = False
                 if scores["epe_mm"] < self.best_metric:

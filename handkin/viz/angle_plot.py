@@ -103,7 +103,7 @@ def plot_angle_planes(
     title: str | None = None,
 ) -> Any:
     """All 15 angle planes in a 3×5 grid (columns thumb … little; rows the first, second and third joint of
-    each finger), as :func:`plot_angle_plane`; returns the matplotlib Figure with one shared legend."""
+    each finger), as :func:`plot_angle_plane`; returns the matplotlib Figure with one shared legend (the layers, and the finger colours of the panel titles)."""
     if limits is None and data is None:
         raise ValueError("plot_angle_planes needs limits=, data= or both.")
     angles = joint_angles(data) if data is not None else None
@@ -121,6 +121,10 @@ def plot_angle_planes(
         if a.finger != Finger.thumb:
             ax.set_ylabel("")
     handles, labels = axes[0, 0].get_legend_handles_labels()
+    from matplotlib.patches import Patch
+
+    handles += [Patch(color=colors.FINGER_COLOURS[f], label=f.name) for f in Finger]  # the panel titles' colours
+    labels += [f.name for f in Finger]
     if handles:
         fig.legend(
             handles, labels, loc="outside lower center", ncol=len(handles), fontsize=9, frameon=False, markerscale=4

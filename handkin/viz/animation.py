@@ -12,7 +12,7 @@ from ..errors import FileFormatError, ShapeError
 from ..io.sequence import HandSequence
 from ..progress import progress as progress_bar
 from ._common import require, sequence_list
-from .scene import build
+from .scene import add_title, build
 
 _FORMATS = (".gif", ".mp4")
 _TIME_LABEL = "t = {t:.2f} s"
@@ -25,7 +25,8 @@ def animate(
     fps: float | None = None,
     times: Any = None,
     time_label: str | None = _TIME_LABEL,
-    window_size: tuple[int, int] = (480, 360),
+    title: str | None = None,
+    window_size: tuple[int, int] = (640, 480),
     units: Any = "mm",
     side: Any = "right",
     progress: bool = False,
@@ -36,8 +37,10 @@ def animate(
 
     ``fps`` defaults to a ``HandSequence``'s own, else 10. ``times`` ``(T,)`` in seconds (default frame / ``fps``;
     a ``HandSequence``'s own times) fill ``time_label``, formatted with ``t`` (time) and ``i`` (frame index);
-    None for no label. A ``HandSequence`` draws its valid frames (labelled by frame number when its fps is
-    unknown). ``progress``: a progress bar over the frames rendered. ``style``: the keywords of :func:`~handkin.viz.plot_hands`
+    None for no label. It is written on the title line at the top, after ``title`` (e.g. the source file), in a
+    strip the hands are kept clear of. A ``HandSequence`` draws its valid frames (labelled by frame number when
+    its fps is unknown). ``progress``: a progress bar over the frames rendered. ``style``: the keywords of
+    :func:`~handkin.viz.plot_hands`
     (``view``, ``K``, ``image_size``, ``color``, ``limits``, ``labels``, ``palm``, ``frames``, …); the camera
     stays fixed and fits every frame. GIF needs imageio, MP4 also imageio-ffmpeg.
     """
@@ -61,7 +64,9 @@ def animate(
     if t.shape != (n,):
         raise ShapeError(f"times must hold one value per frame ({n}), got shape {np.shape(times)}.")
     style.setdefault("off_screen", True)
-    plotter, drawing = build(skeletons, window_size=window_size, **style)
+    heading = title or ""
+    labelled = time_label is not None or bool(heading)
+    plotter, drawing = build(skeletons, window_size=window_size, title=" " if labelled else None, **style)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if suffix == ".gif":
@@ -70,8 +75,10 @@ def animate(
             plotter.open_movie(str(path), framerate=fps, macro_block_size=2)
         for i in progress_bar(range(n), total=n, desc="rendering", unit="frame", enabled=progress):
             drawing.update(i)
-            if time_label is not None:
-                plotter.add_text(time_label.format(t=t[i], i=i), position="upper_left", font_size=10, name="time")
+            if labelled:
+                stamp = time_label.format(t=t[i], i=i) if time_label is not None else ""
+                text = "  —  ".join(x for x in (heading, stamp) if x)
+                add_title(plotter, text)
             plotter.write_frame()
     finally:
         plotter.close()
