@@ -94,7 +94,7 @@ def main(img_dir: Path, out_dir: Path, quick: bool) -> None:
         [bad, fixed],
         path,
         labels=["before (by violation)", "after constrain"],
-        color=["violations", "#1f77b4"],
+        color=["violations", "#222222"],
         radius=[None, 4.0],
         limits=limits,
         view="palm",
