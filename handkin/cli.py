@@ -105,7 +105,7 @@ def _load(path: str, args: argparse.Namespace):
         extra = {"kind": args.kind, "mirrored": args.mirrored}
     inputs = {k: getattr(args, k, None) for k in ("markers", "time_unit", "detector_model")}
     video = {k: getattr(args, k) for k in ("start", "duration") if getattr(args, k, None) is not None}
-    video["progress"] = not getattr(args, "no_progress", False) and sys.stderr.isatty()
+    video["progress"] = _progress(args)
     if getattr(args, "out", None) and getattr(args, "command", "") == "analyze":
         video["save_landmarks"] = Path(args.out) / "landmarks.npz"  # re-analyse later without the detector
     return load(
@@ -351,8 +351,15 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="videos (.mp4 …): a MediaPipe hand_landmarker.task bundle to detect the hands with (never downloaded)",
     )
-    g.add_argument("--start", type=float, metavar="S", help="videos: start at this many seconds (default 0)")
-    g.add_argument("--duration", type=float, metavar="S", help="videos: analyse this many seconds (default all)")
+    g.add_argument(
+        "--start",
+        type=_number(float, 0, strict=False),
+        metavar="S",
+        help="videos: start at this many seconds (default 0)",
+    )
+    g.add_argument(
+        "--duration", type=_number(float, 0), metavar="S", help="videos: analyse this many seconds (default all)"
+    )
 
 
 FIT_LIMITS_RECIPE = """\
@@ -414,7 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
         "3 frames when the times are unknown; longer gaps stay missing and are listed",
     )
     analyze.add_argument(
-        "--resample", type=float, metavar="FPS", help="resample to FPS frames per second (linear; after --fill-gaps)"
+        "--resample",
+        type=_number(float, 0),
+        metavar="FPS",
+        help="resample to FPS frames per second (linear; after --fill-gaps)",
     )
     analyze.set_defaults(func=_analyze)
 

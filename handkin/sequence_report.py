@@ -198,6 +198,7 @@ def write_report(
                 hand = result.sequence[frame : frame + 1].skeleton()[0]
                 render(hand, out / "snapshot.png", window_size=(640, 480), title=_snapshot_title(result, frame, what), **style)
                 images.append((caption, "snapshot.png"))
+                bar.update()
             except ImportError as exc:
                 notes.append(f"3D snapshot skipped: {exc}")
             except Exception as exc:  # pragma: no cover - rendering back-ends vary (no OpenGL, …)

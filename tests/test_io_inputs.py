@@ -312,13 +312,23 @@ def test_cli_analyze_a_video_writes_the_report(hands, tmp_path, monkeypatch, cap
 
     monkeypatch.setattr(hvideo, "make_landmarker", fake_landmarker)
     out = tmp_path / "report"
-    args = ["analyze", str(video), "--detector-model", str(tmp_path / "model.task"), "--duration", "1"]
+    args = [
+        "analyze",
+        str(video),
+        "--detector-model",
+        str(tmp_path / "model.task"),
+        "--start",
+        "0.2",
+        "--duration",
+        "1",
+    ]
     assert cli.main([*args, "--out", str(out), "--no-pictures"]) == 0
     text = capsys.readouterr().out
     assert "frames=30, 30 fps" in text and "side='right'" in text and "deg per s" in text
     assert fakes[0].closed and (out / "report.md").exists() and (out / "analysis.json").exists()
     again = load(out / "landmarks.npz", fps=30)  # the detections, re-readable without the detector
     assert len(again) == 30 and again.side.value == "right"
+    np.testing.assert_allclose(again.times, 0.2 + np.arange(30) / 30)  # the clip's own times, not from 0
 
 
 def test_video_errors_name_the_option_and_the_extra(tmp_path, monkeypatch, capsys):

@@ -10,11 +10,6 @@ from handkin.demo import DEMO_POSE
 from handkin.tables import format_table
 
 
-def column_starts(line: str) -> list[int]:
-    """Where each cell of a plain-text row starts (cells are separated by at least two spaces)."""
-    return [k for k in range(len(line)) if line[k] != " " and (k == 0 or line[max(0, k - 2) : k] == "  ")]
-
-
 def test_plain_tables_put_numbers_right_and_text_left():
     text = format_table(["joint", "value", "note"], [["a", 1.5, "x"], ["long_name", -10.25, "yz"]], markdown=False)
     assert text.splitlines() == [

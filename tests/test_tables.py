@@ -279,7 +279,9 @@ def test_cli_table_fill_gaps_and_resample(tmp_path, capsys):
     assert cli.main(["analyze", str(path), "--fill-gaps", "soon"]) == 2
     assert "--fill-gaps takes seconds" in capsys.readouterr().err
     assert cli.main(["analyze", str(path), "--no-progress", "--fill-gaps", "1f"]) == 0
-    assert "2 frame(s)" not in capsys.readouterr().out
+    out_1f = capsys.readouterr().out
+    assert "1 gap(s) left missing (longer than 1 frame(s)" in out_1f and "frames 10–11" in out_1f
+    assert "invalid_frames=2" in out_1f
 
 
 @pytest.mark.skipif(not VIDEO.exists(), reason="shared data absent")

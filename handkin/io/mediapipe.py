@@ -400,8 +400,14 @@ def load_mediapipe(
             fps = _read.fps(data.get("fps"), path)
         if kind == "image" and image_size is not None:
             joints = image_to_pixels(joints, image_size)
-        sides = [actual_side(lab, mirrored) for lab in labels]
-        return _to_sequence(joints, sides, kind, fps, source, pixels=image_size is not None, handedness=handedness)
+        times = _read.numbers(data["times"], path, "'times'") if "times" in data else None
+        if "sides" in data:  # the sides a detection run already decided (handkin.io.video): kept as they are
+            sides, handedness = [str(v) for v in data["sides"].tolist()], "label"
+        else:
+            sides = [actual_side(lab, mirrored) for lab in labels]
+        return _to_sequence(
+            joints, sides, kind, fps, source, pixels=image_size is not None, handedness=handedness, times=times
+        )
     data = _read.read_json(path)
     frames = _result_frames(data)
     if frames is not None:

@@ -113,7 +113,7 @@ def video_info(path: str | os.PathLike) -> VideoInfo:
     cv2 = _cv2()
     cap = _open(cv2, Path(path))
     try:
-        return _info(cv2, cap, Path(path))
+        return _info(cv2, cap, Path(path), None)
     finally:
         cap.release()
 
@@ -128,8 +128,9 @@ def _open(cv2: Any, path: Path) -> Any:
     return cap
 
 
-def _info(cv2: Any, cap: Any, path: Path) -> VideoInfo:
-    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+def _info(cv2: Any, cap: Any, path: Path, fps: float | None) -> VideoInfo:
+    """The video's frame rate (``fps`` when given, else the file's), size and frame count."""
+    fps = float(fps or cap.get(cv2.CAP_PROP_FPS) or 0.0)
     if not np.isfinite(fps) or fps <= 0:
         raise FileFormatError(f"{path} does not state its frame rate: pass fps=.")
     size = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
@@ -236,13 +237,13 @@ def detect_video(
     cap = None
     try:
         cap = _open(cv2, path)
-        info = _info(cv2, cap, path)
-        rate = float(fps) if fps else info.fps
+        info = _info(cv2, cap, path, fps)
+        rate = info.fps
         first = int(round(start * rate))
         count = None if duration is None else max(1, int(round(duration * rate)))
         if max_frames is not None:
             count = int(max_frames) if count is None else min(count, int(max_frames))
-        total = None if count is None else count
+        total = count
         if total is None and info.frames:
             total = max(0, info.frames - first)
         size = (info.width, info.height)

@@ -68,19 +68,24 @@ def part_colours(kind: str) -> np.ndarray:
     return {"joints": joint_colours, "bones": bone_colours, "palm": palm_colours}[kind]()
 
 
-def violation_rgb(values: np.ndarray, vmax: float) -> np.ndarray:
-    """RGB ``(..., 3)`` of violations ``(...)`` on the violation scale from 0 to ``vmax`` (clipped)."""
-    stops = np.stack([rgb(c) for c in VIOLATION_COLOURS])
+def violation_rgb(values: np.ndarray, vmax: float, base: np.ndarray | None = None) -> np.ndarray:
+    """RGB ``(..., 3)`` of violations ``(...)`` on the violation scale from 0 to ``vmax`` (clipped). With ``base``
+    (RGB broadcast against the result): ``base`` where ``values`` are 0 (within the limits), elsewhere the scale
+    without its grey start (yellow just outside … dark red at ``vmax`` and beyond)."""
+    stops = np.stack([rgb(c) for c in (VIOLATION_COLOURS if base is None else VIOLATION_COLOURS[1:])])
     x = np.clip(np.asarray(values, dtype=float) / vmax, 0.0, 1.0)
     grid = np.linspace(0.0, 1.0, len(stops))
-    return np.stack([np.interp(x, grid, stops[:, c]) for c in range(3)], axis=-1)
+    scale = np.stack([np.interp(x, grid, stops[:, c]) for c in range(3)], axis=-1)
+    return scale if base is None else np.where((np.asarray(values) > 0)[..., None], scale, base)
 
 
-def violation_cmap():
-    """The violation scale as a matplotlib colour map (the same as :func:`violation_rgb`)."""
+def violation_cmap(violated_only: bool = False):
+    """The violation scale as a matplotlib colour map (that of :func:`violation_rgb`; ``violated_only``: without
+    its grey start, as with ``base``)."""
     from matplotlib.colors import LinearSegmentedColormap
 
-    return LinearSegmentedColormap.from_list("handkin_violation", [rgb(c) for c in VIOLATION_COLOURS])
+    stops = VIOLATION_COLOURS[1:] if violated_only else VIOLATION_COLOURS
+    return LinearSegmentedColormap.from_list("handkin_violation", [rgb(c) for c in stops])
 
 
 def joint_violations(report: Any) -> np.ndarray:

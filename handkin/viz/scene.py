@@ -268,7 +268,7 @@ class Drawing:
                     title, vmax = f"bone length\nover limit ({found.length_unit})", length_max
                 else:
                     title, vmax = "angle over\nlimit (deg)", angle_max
-                rgb = _violated_rgb(values[0], vmax, base)
+                rgb = colors.violation_rgb(values[0], vmax, base)
                 self._add_bar(title, vmax, 0.06 if kind == "bones" else 0.5)
             mesh.point_data["rgb"] = np.round(255 * rgb).astype(np.uint8)
             kwargs.update(scalars="rgb", rgb=True)
@@ -284,7 +284,7 @@ class Drawing:
         self._bars.add(title)
         bar = {"vertical": True, "position_x": 0.86, "position_y": position_y, "width": 0.06, "height": 0.3}
         bar.update(n_labels=3, fmt="%.3g", title_font_size=12, label_font_size=11)
-        self.plotter.add_scalar_bar(title, cmap=_violated_cmap(), clim=(0.0, vmax), **bar)
+        self.plotter.add_scalar_bar(title, cmap=colors.violation_cmap(violated_only=True), clim=(0.0, vmax), **bar)
 
     def _add_frames(self, sk: HandSkeleton) -> None:
         frames = sk.measure().frames
@@ -388,27 +388,10 @@ class Drawing:
             mesh.points = part.vertices[t]
             mesh.point_data.active_normals = part.normals[t]
             if values is not None:
-                mesh.point_data["rgb"] = np.round(255 * _violated_rgb(values[t], vmax, base)).astype(np.uint8)
+                mesh.point_data["rgb"] = np.round(255 * colors.violation_rgb(values[t], vmax, base)).astype(np.uint8)
             mesh.Modified()
         if self._labels:
             self._label_joints(t)
-
-
-def _violated_cmap() -> Any:
-    """The violation scale without its grey start (yellow at 0+ … dark red at the top), for colour bars."""
-    from matplotlib.colors import LinearSegmentedColormap
-
-    return LinearSegmentedColormap.from_list("handkin_violated", [colors.rgb(c) for c in colors.VIOLATION_COLOURS[1:]])
-
-
-def _violated_rgb(values: np.ndarray, vmax: float, base: np.ndarray) -> np.ndarray:
-    """RGB ``(V, 3)``: ``base`` where ``values`` ``(V,)`` are 0 (within the limits), else the violation scale
-    from yellow (just outside) to dark red (``vmax`` and beyond)."""
-    stops = np.stack([colors.rgb(c) for c in colors.VIOLATION_COLOURS[1:]])
-    x = np.clip(np.asarray(values, dtype=float) / vmax, 0.0, 1.0)
-    grid = np.linspace(0.0, 1.0, len(stops))
-    hot = np.stack([np.interp(x, grid, stops[:, c]) for c in range(3)], axis=-1)
-    return np.where((np.asarray(values) > 0)[:, None], hot, base)
 
 
 def _label_priority(joint: Joint) -> tuple[int, int]:
