@@ -51,7 +51,7 @@ def column(name: str) -> tuple[bool, str | None]:
 
 def find(names: list[str], path: Path | str) -> tuple[int, str | None] | None:
     """The index and stated unit of the one time column among ``names`` (``None`` if there is none)."""
-    hits = [(i, column(n)[1]) for i, n in enumerate(names) if column(n)[0]]
+    hits = [(i, unit) for i, (is_time, unit) in enumerate(map(column, names)) if is_time]
     if len(hits) > 1:
         raise FileFormatError(
             f"{path} has several time columns ({', '.join(repr(names[i]) for i, _ in hits)}); keep one."
@@ -109,7 +109,7 @@ def seconds(
             "rate: check --time-unit (time_unit=)."
         )
     times = values * TIME_UNITS[chosen]
-    if fps is not None and abs(derived - fps) > FPS_TOLERANCE * fps:
+    if fps is not None and not agrees:
         notes.append(
             f"{path}: fps {fps:g} was given but the time column {name!r} steps at {derived:.4g} fps (median): "
             "the timestamps are used and the fps is taken from them."

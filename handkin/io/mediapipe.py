@@ -246,6 +246,23 @@ def geometry_sides(joints: np.ndarray, threshold_deg: float = GEOMETRY_THRESHOLD
     return out
 
 
+def _read_labels_by_geometry(
+    geometry: Sequence[str], sides: Sequence[str], who: str, what: str, notes: list[str]
+) -> list[str]:
+    """``sides`` (from handedness labels) swapped when most entries with both a clear ``geometry`` side
+    (:func:`geometry_sides`) and a label contradict it, with a note (``who`` disagrees … in k of n ``what``)."""
+    known = [(g, s) for g, s in zip(geometry, sides, strict=True) if g != "unknown" and s != "unknown"]
+    flipped = sum(g != s for g, s in known)
+    if not known or flipped <= len(known) / 2:
+        return list(sides)
+    notes.append(
+        f"{who} disagrees with the geometry (fingers flexing forwards) in {flipped} of {len(known)} {what}: the "
+        "labels are read the other way round."
+    )
+    swap = {"left": "right", "right": "left"}
+    return [swap.get(s, s) for s in sides]
+
+
 def _to_sequence(
     joints: np.ndarray,
     sides: Sequence[str],
@@ -261,15 +278,7 @@ def _to_sequence(
     notes = list(notes)
     if handedness == "auto":  # the geometry decides which way the labels are meant
         geometry = geometry_sides(joints)
-        known = [(g, s) for g, s in zip(geometry, sides, strict=True) if g != "unknown" and s != "unknown"]
-        flipped = sum(g != s for g, s in known)
-        if known and flipped > len(known) / 2:
-            notes.append(
-                f"{source}: the reported handedness disagrees with the geometry (fingers flexing forwards) in "
-                f"{flipped} of {len(known)} frame(s): the labels are read the other way round."
-            )
-            swap = {"left": "right", "right": "left"}
-            sides = [swap.get(s, s) for s in sides]
+        sides = _read_labels_by_geometry(geometry, sides, f"{source}: the reported handedness", "frame(s)", notes)
         unlabelled = [i for i, s in enumerate(sides) if s == "unknown" and geometry[i] != "unknown"]
         for i in unlabelled:  # no label: the geometry where it is clear
             sides[i] = geometry[i]

@@ -66,13 +66,7 @@ class HandSequence:
         object.__setattr__(self, "units", parse_units(self.units))
         object.__setattr__(self, "side", self._parse_side(self.side, j, where))
         if self.fps is not None:
-            try:
-                fps = float(self.fps)
-            except (TypeError, ValueError):
-                fps = float("nan")
-            if isinstance(self.fps, bool) or not np.isfinite(fps) or fps <= 0:
-                raise ShapeError(f"fps must be a positive number, got {self.fps!r}{where}.")
-            object.__setattr__(self, "fps", fps)
+            object.__setattr__(self, "fps", _positive(self.fps, "fps", where, ShapeError))
         object.__setattr__(self, "time_unit", self._parse_time_unit(where))
         if self.times is None:
             t = np.arange(len(j), dtype=np.float64)
@@ -301,9 +295,8 @@ class HandSequence:
             w = np.where(fill, (self.times[:, None] - self.times[pc]) / (self.times[nc] - self.times[pc]), 0.0)
         blend = (1 - w)[..., None] * self.joints[pc, cols] + w[..., None] * self.joints[nc, cols]
         joints = np.where(fill[..., None], blend, self.joints)
-        out = replace(self, joints=joints, notes=())
         unit = "frame(s)" if by_frames else "s"
-        was, now = self.valid, out.valid
+        was, now = self.valid, np.isfinite(joints).all(axis=(1, 2))
         notes = []
         if fill.any():
             notes.append(
@@ -317,7 +310,7 @@ class HandSequence:
                 f"fill_gaps: {len(left)} gap(s) left missing (longer than {limit:g} {unit}, at the start or end, "
                 f"or between sides): {shown}."
             )
-        return replace(out, notes=(*self.notes, *notes))
+        return replace(self, joints=joints, notes=(*self.notes, *notes))
 
     def _describe_run(self, a: int, b: int) -> str:
         """Frames ``a`` to ``b − 1`` as ``"frames 10–29 (0.667 s)"`` (the time without data), or ``"… at the start"``."""
@@ -496,14 +489,14 @@ class HandSequence:
     __str__ = __repr__
 
 
-def _positive(value: Any, name: str, where: str) -> float:
-    """``value`` as a positive finite float, else ``UnitsError`` naming ``name``."""
+def _positive(value: Any, name: str, where: str, error: type[Exception] = UnitsError) -> float:
+    """``value`` as a positive finite float, else ``error`` naming ``name``."""
     try:
         x = float(value)
     except (TypeError, ValueError):
         x = float("nan")
     if isinstance(value, bool) or not np.isfinite(x) or x <= 0:
-        raise UnitsError(f"{name} must be a positive number, got {value!r}{where}.")
+        raise error(f"{name} must be a positive number, got {value!r}{where}.")
     return x
 
 

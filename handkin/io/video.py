@@ -29,7 +29,7 @@ from ..anatomy import NUM_JOINTS
 from ..errors import FileFormatError, HandkinError
 from ..files import atomic_write
 from ..progress import progress as _progress
-from .mediapipe import _to_sequence, geometry_sides, hands_from_result
+from .mediapipe import _read_labels_by_geometry, _to_sequence, geometry_sides, hands_from_result
 from .sequence import HandSequence
 
 #: File suffixes read as videos.
@@ -283,15 +283,9 @@ def _choose(found, index: np.ndarray, fps: float, size, source: str, side: str, 
     notes: list[str] = []
     if flat:
         geometry = geometry_sides(np.stack([h[0] for _, h in flat]))
-        label_sides = np.array([actual_side(h[2], mirrored) for _, h in flat], dtype=object)
-        both = (geometry != "unknown") & (label_sides != "unknown")
-        if both.any() and (geometry[both] != label_sides[both]).sum() > both.sum() / 2:
-            notes.append(
-                f"{source}: MediaPipe's handedness disagrees with the geometry (fingers flexing forwards) in "
-                f"{int((geometry[both] != label_sides[both]).sum())} of {int(both.sum())} detections: the labels "
-                "are read the other way round."
-            )
-            label_sides = np.array([{"left": "right", "right": "left"}.get(s, s) for s in label_sides], dtype=object)
+        read = [actual_side(h[2], mirrored) for _, h in flat]
+        read = _read_labels_by_geometry(geometry, read, f"{source}: MediaPipe's handedness", "detections", notes)
+        label_sides = np.array(read, dtype=object)
         hand_sides = np.where(geometry != "unknown", geometry, label_sides)
         known = [s for s in hand_sides if s != "unknown"]
         target = side if side != "auto" else (Counter(known).most_common(1)[0][0] if known else "right")
