@@ -40,27 +40,36 @@ from pydantic import model_validator
 
 from . import anatomy
 from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
-from .backend import Array, length_from_squared, namespace, promote_half, to_numpy
+from .backend import Array, is_torch, length_from_squared, namespace, promote_half, to_numpy
 from .errors import ShapeError
-from .palm import Z_HAT, Palm, degenerate_tolerance_sq, long_enough, palm_scale_sq, palm_soa, perpendicular
+from .palm import (
+    Z_HAT,
+    Palm,
+    PalmTape,
+    _palm,
+    _palm_adjoint,
+    _perpendicular_adjoint,
+    _perpendicular_taped,
+    degenerate_tolerance_sq,
+    long_enough,
+    palm_scale_sq,
+)
 from .sides import describe, mirror_where
 from .tables import format_table
 from .validation import HandkinModel
 from .vec import (
     SINGULAR_TOL,
-    Stacked,
+    UnitTape,
     V,
-    atan2,
     batch_first,
     batched,
-    combine,
-    const,
-    cross,
+    constant,
     cut_gradient,
     dot,
-    mask,
-    normalize,
+    tiny,
     to_soa,
+    unit_adjoint,
+    unit_taped,
 )
 
 
@@ -74,57 +83,167 @@ class Frame(NamedTuple):
 
 def first_level_frames(root_bones: V, palm: Palm) -> Frame:
     """Frames of the five first-level finger bones from the root bones (rows (5, M)) and their palm (Eq. 4)."""
-    xp = namespace(root_bones.x)
+    xp = namespace(root_bones.a)
+    x, y, z, _ = _first_frames(xp, root_bones.a, dot(root_bones, root_bones), palm)
+    return Frame(V(x), V(y), V(z))
+
+
+class FirstFrameTape(NamedTuple):
+    """The intermediate values of :func:`_first_frames` that :func:`_first_frames_adjoint` needs."""
+
+    overall: UnitTape
+    z: UnitTape
+    x_raw: Array
+    projection: Array
+    perpendicular: UnitTape
+    x: UnitTape
+    y_axis: Array
+
+
+def _first_frames(xp, root: Array, sq: Array, palm: Palm) -> tuple[Array, Array, Array, FirstFrameTape]:
+    """The axes x, y, z ``(3, 5, M)`` of the first-level frames (:func:`first_level_frames`) of root bones
+    ``root (3, 5, M)`` with squared lengths ``sq (5, M)``, and the :class:`FirstFrameTape`."""
     guard = SINGULAR_TOL**2
-    sq = dot(root_bones, root_bones)
-    root_bones = V(cut_gradient(root_bones.a, long_enough(sq, palm_scale_sq(xp, sq))[None]))
-    overall = normalize(V(xp.sum(root_bones.a, axis=1, keepdims=True)), Z_HAT, 0.0, guard * xp.sum(sq, axis=0))
-    z = normalize(root_bones, overall)  # a zero-length root bone borrows the palm's overall direction
-    n = palm.normals  # x = −n_1, −n_2, −(n_2 + n_3), −(n_3 + n_4), −n_4 (normalised below)
-    x_raw = -V(xp.concat([n.a[:, 0:2], n.a[:, 1:3] + n.a[:, 2:4], n.a[:, 3:4]], axis=1))
-    x_perp = x_raw - z.scale(dot(x_raw, z))
-    x = normalize(x_perp, perpendicular(z), degenerate_tolerance_sq(xp, z.x) * dot(x_raw, x_raw), guard)
-    return Frame(x, cross(z, x), z)
+    root = cut_gradient(root, long_enough(sq, palm_scale_sq(xp, sq))[None])
+    z_hat = constant(xp, Z_HAT, root)
+    overall, overall_tape = unit_taped(xp, xp.sum(root, axis=1, keepdims=True), z_hat, 0.0, guard * xp.sum(sq, axis=0))
+    z, z_tape = unit_taped(xp, root, overall)  # a zero-length root bone borrows the palm's overall direction
+    n = palm.normals.a  # x = −n_1, −n_2, −(n_2 + n_3), −(n_3 + n_4), −n_4 (normalised below)
+    x_raw = -xp.concat([n[:, 0:2], n[:, 1:3] + n[:, 2:4], n[:, 3:4]], axis=1)
+    projection = xp.sum(x_raw * z, axis=0)
+    perp, perp_tape = _perpendicular_taped(xp, z)
+    threshold = degenerate_tolerance_sq(xp, z) * xp.sum(x_raw * x_raw, axis=0)
+    x, x_tape = unit_taped(xp, x_raw - z * projection[None], perp, threshold, guard)
+    y = xp.linalg.cross(z, x, axis=0)
+    return x, y, z, FirstFrameTape(overall_tape, z_tape, x_raw, projection, perp_tape, x_tape, y)
+
+
+def _first_frames_adjoint(xp, t: FirstFrameTape, g_x: Array, g_y: Array, g_z: Array) -> tuple[Array, Array]:
+    """Gradients with respect to the root bones ``(3, 5, M)`` (before the caller's gradient cut) and the palm
+    normals ``(3, 4, M)`` of :func:`_first_frames`'s axes, given theirs."""
+    x, z = t.x.u, t.z.u
+    g_z = g_z + xp.linalg.cross(x, g_y, axis=0)  # y = z × x
+    g_x = g_x + xp.linalg.cross(g_y, z, axis=0)
+    g_perp_in, g_perp = unit_adjoint(xp, t.x, g_x)
+    g_z = g_z + _perpendicular_adjoint(xp, t.perpendicular, g_perp)
+    along = xp.sum(g_perp_in * z, axis=0)  # x_perp = x_raw − z (x_raw·z)
+    g_raw = g_perp_in - z * along[None]
+    g_z = g_z - g_perp_in * t.projection[None] - t.x_raw * along[None]
+    zero = xp.zeros_like(g_raw[:, :1])
+    g_n = -(g_raw[:, 0:4] + xp.concat([zero, g_raw[:, 2:5]], axis=1))
+    g_root, g_overall = unit_adjoint(xp, t.z, g_z)
+    g_sum = unit_adjoint(xp, t.overall, xp.sum(g_overall, axis=1, keepdims=True))[0]
+    return g_root + g_sum, g_n
 
 
 def rotate(frame: Frame, d: V, direction: V | None = None) -> Frame:
     """``F · R(d)``: each frame rotated by the minimal rotation taking its z onto the unit direction ``d``
-    (given in frame coordinates); ``direction`` is the same direction in world coordinates if known.
-
-    With ``w = k (d_x x + d_y y) + z`` and ``k = 1 / (1 + d_z)``: x' = x − d_x w, y' = y − d_y w,
-    z' = d_x x + d_y y + d_z z. A direction pointing straight back (d_z = −1) rotates by π about y; within
-    SINGULAR_TOL rad of that, x' and y' pass no gradient (the rotation is discontinuous at d_z = −1).
-    """
-    xp = namespace(d.x)
-    eps = float(xp.finfo(d.x.dtype).eps)
-    x, y, z = frame
+    (given in frame coordinates); ``direction`` is the same direction in world coordinates if known
+    (:func:`_transport`)."""
+    xp = namespace(d.a)
+    axes = xp.stack([frame.x.a, frame.y.a], axis=1)
     if direction is None:
-        direction = combine(d.x, x, d.y, y, d.z, z)
-    one_plus = 1 + d.z
-    ahead = mask(xp, one_plus > eps, one_plus)
-    k = ahead / xp.maximum(one_plus, eps)
-    w = (direction - z.scale(d.z)).scale(k) + z
-    new_x = x - w.scale(d.x) - x.scale(2 - 2 * ahead)
-    keep = (one_plus > SINGULAR_TOL**2 / 2)[None]  # 1 + cos(π − α) ≈ α²/2
-    return Frame(V(cut_gradient(new_x.a, keep)), V(cut_gradient((y - w.scale(d.y)).a, keep)), direction)
+        direction = V(xp.sum(axes * d.a[None, 0:2], axis=1) + frame.z.a * d.a[2][None])
+    moved, _ = _transport(xp, axes, frame.z.a, direction.a)
+    return Frame(V(moved[:, 0]), V(moved[:, 1]), direction)
 
 
-def _local_angles(xp, bone: V, frame: Frame) -> tuple[Array, Array, V, V]:
-    """Flexion, abduction (rows (5, M)) of bones seen in ``frame``, and their unit direction in frame and in world
-    coordinates. Flexion passes no gradient where cos(abduction) ≤ SINGULAR_TOL."""
-    x, y, z = frame
-    lx, ly, lz = dot(bone, x), dot(bone, y), dot(bone, z)
-    h_sq = lx * lx + lz * lz
-    r_sq = h_sq + ly * ly
-    h = length_from_squared(h_sq)
-    r = length_from_squared(r_sq)
-    flexion = cut_gradient(atan2(xp, lx, lz, h), h_sq > SINGULAR_TOL**2 * r_sq)
-    abduction = atan2(xp, ly, h, r, x_nonnegative=True)
-    floor = float(xp.finfo(r_sq.dtype).smallest_normal)
-    ok = mask(xp, r_sq > floor, r_sq)
-    inv = ok / xp.sqrt(xp.maximum(r_sq, floor))
-    zero = 1 - ok  # a zero-length bone points along the frame's z
-    return flexion, abduction, V.stack(lx * inv, ly * inv, lz * inv + zero), bone.scale(inv) + z.scale(zero)
+class TransportTape(NamedTuple):
+    """The intermediate values of :func:`_transport` that :func:`_transport_adjoint` needs."""
+
+    axes: Array
+    u_a: Array
+    u_b: Array
+    w: Array
+    along: Array
+    inv: Array
+    ahead: Array
+    keep: Array
+
+
+def _transport(xp, axes: Array, u_a: Array, u_b: Array) -> tuple[Array, TransportTape]:
+    """The x and y axes ``axes (3, 2, ...)`` of frames whose z is ``u_a (3, ...)``, carried by the minimal rotation
+    taking ``u_a`` onto the unit vector ``u_b`` (paper Eq. 6), and the :class:`TransportTape`.
+
+    ``v' = v − (v·u_b) w`` with ``w = (u_a + u_b) / (1 + u_a·u_b)``. A direction pointing straight back
+    (1 + u_a·u_b ≤ eps) rotates by π about y (w = u_a, x' = −x − (x·u_b) u_a); within SINGULAR_TOL rad of that,
+    x' and y' pass no gradient (the rotation is discontinuous there).
+    """
+    eps = float(xp.finfo(u_a.dtype).eps)
+    one_plus = 1 + xp.sum(u_a * u_b, axis=0)
+    ahead = one_plus > eps
+    inv = 1 / xp.maximum(one_plus, eps)
+    w = xp.where(ahead[None], (u_a + u_b) * inv[None], u_a)
+    along = xp.sum(axes * u_b[:, None], axis=0)  # (v·u_b) for v = x, y
+    moved = axes - w[:, None] * along[None]
+    flip = constant(xp, (-2.0, 0.0), axes[0])[None]
+    moved = xp.where(ahead[None, None], moved, moved + axes * flip)
+    keep = one_plus > SINGULAR_TOL**2 / 2  # 1 + cos(π − α) ≈ α²/2
+    moved = cut_gradient(moved, keep[None, None])
+    return moved, TransportTape(axes, u_a, u_b, w, along, inv, ahead, keep)
+
+
+def _transport_adjoint(xp, t: TransportTape, g: Array) -> tuple[Array, Array, Array]:
+    """Gradients ``(axes, u_a, u_b)`` of :func:`_transport` given the carried axes' gradient ``g (3, 2, ...)``."""
+    g = xp.where(t.keep[None, None], g, 0.0)
+    flip = constant(xp, (-2.0, 0.0), t.axes[0])[None]
+    g_axes = xp.where(t.ahead[None, None], g, g + g * flip)
+    g_along = -xp.sum(t.w[:, None] * g, axis=0)
+    g_w = -xp.sum(g * t.along[None], axis=1)
+    g_axes = g_axes + t.u_b[:, None] * g_along[None]
+    g_u_b = xp.sum(t.axes * g_along[None], axis=1)
+    g_s = g_w * t.inv[None]  # w = (u_a + u_b) / q, q = 1 + u_a·u_b
+    g_q = -xp.sum(g_w * t.w, axis=0) * t.inv
+    ahead = t.ahead[None]
+    g_u_a = xp.where(ahead, g_s + t.u_b * g_q[None], g_w)
+    g_u_b = g_u_b + xp.where(ahead, g_s + t.u_a * g_q[None], 0.0)
+    return g_axes, g_u_a, g_u_b
+
+
+class AngleTape(NamedTuple):
+    """The intermediate values of :func:`_angles` that :func:`_angles_adjoint` needs."""
+
+    axes: Array
+    z: Array
+    bone: Array
+    local: Array
+    nonzero: Array
+    h_sq: Array
+    h: Array
+    flexion_passes: Array
+
+
+def _angles(xp, axes: Array, z: Array, bone: Array) -> tuple[Array, AngleTape]:
+    """Flexion and abduction ``(2, 5, L, M)`` of bones ``bone (3, 5, L, M)`` in frames with x, y axes
+    ``axes (3, 2, 5, L, M)`` and z axes ``z (3, 5, L, M)``, and the :class:`AngleTape`.
+
+    Flexion passes no gradient where cos(abduction) ≤ SINGULAR_TOL; a zero-length bone has angles (0, 0)."""
+    floor = tiny(xp, bone)
+    local = xp.concat([xp.sum(axes * bone[:, None], axis=0), xp.sum(z * bone, axis=0)[None]], axis=0)
+    r_sq = xp.sum(local * local, axis=0)
+    nonzero = r_sq > floor
+    local = xp.where(nonzero[None], local, constant(xp, Z_HAT, local))
+    in_plane = local[0::2]  # (b·x, b·z)
+    h_sq = xp.sum(in_plane * in_plane, axis=0)
+    flexion_passes = h_sq > SINGULAR_TOL**2 * xp.where(nonzero, r_sq, 1.0)
+    in_plane = cut_gradient(in_plane, flexion_passes[None])
+    h = xp.sqrt(xp.maximum(h_sq, floor))
+    angles = xp.atan2(xp.stack([in_plane[0], local[1]], axis=0), xp.stack([in_plane[1], h], axis=0))
+    return angles, AngleTape(axes, z, bone, local, nonzero, h_sq, h, flexion_passes)
+
+
+def _angles_adjoint(xp, t: AngleTape, g: Array) -> tuple[Array, Array, Array]:
+    """Gradients ``(axes, z, bone)`` of :func:`_angles` given the angles' gradient ``g (2, 5, L, M)``."""
+    lx, ly, lz = t.local[0], t.local[1], t.local[2]
+    g_f = xp.where(t.flexion_passes, g[0] / xp.maximum(t.h_sq, tiny(xp, lx)), 0.0)  # flexion = atan2(lx, lz)
+    r_sq = ly * ly + t.h * t.h
+    g_h = xp.where(t.h_sq > tiny(xp, lx), -g[1] * ly / (r_sq * t.h), 0.0)  # abduction = atan2(ly, h)
+    g_local = xp.stack([g_f * lz + g_h * lx, g[1] * t.h / r_sq, g_h * lz - g_f * lx], axis=0)
+    g_local = xp.where(t.nonzero[None], g_local, 0.0)
+    g_axes = t.bone[:, None] * g_local[None, 0:2]
+    g_z = t.bone * g_local[2][None]
+    g_bone = xp.sum(t.axes * g_local[None, 0:2], axis=1) + t.z * g_local[2][None]
+    return g_axes, g_z, g_bone
 
 
 def _rows_first(xp, a: Array) -> Array:
@@ -132,39 +251,137 @@ def _rows_first(xp, a: Array) -> Array:
     return xp.permute_dims(a, (*range(1, a.ndim), 0))
 
 
-def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array, ...]:
-    """The structure-of-arrays core of :func:`measure` on a flat batch ``(M, 21, 3)``."""
-    xp = namespace(joints)
-    j = to_soa(joints)
-    mirror_x = const(xp, (-1.0, 1.0, 1.0), j)
-    if mirror:
-        j = V(j.a * mirror_x.a)
-    m = joints.shape[0]
-    fingers = xp.reshape(j.a[:, 1:], (3, 5, 4, m))  # joints by finger and level, base first
-    bones = [V(fingers[:, :, 0] - j.a[:, 0:1])]  # level 0: the root bones
-    bones += [V(fingers[:, :, level] - fingers[:, :, level - 1]) for level in (1, 2, 3)]
-    length_sq = [dot(b, b) for b in bones]
-    lengths = Stacked([length_from_squared(sq) for sq in length_sq])  # (finger, level, M) = Bone order
-    palm = palm_soa(bones[0], length_sq[0])
-    frame = first_level_frames(bones[0], palm)
-    scale_sq = palm_scale_sq(xp, length_sq[0])
-    angles, frames = [], []
-    for level in (1, 2, 3):
-        bone = V(cut_gradient(bones[level].a, long_enough(length_sq[level], scale_sq)[None]))  # too short: no gradient
-        flexion, abduction, d, direction = _local_angles(xp, bone, frame)
-        angles.append((flexion, abduction))
-        frames.append(frame)
-        if level < 3:
-            frame = rotate(frame, d, direction)
-    # outputs keep the batch last (structure of arrays); measure() turns them into batch-first views
-    out = [lengths, palm.curvature, palm.angles]
-    out.append(Stacked([a for level in angles for a in level]))  # (finger, level·2, M)
+class MeasureTape(NamedTuple):
+    """Everything :func:`_measure_adjoint` needs of one :func:`_measure_core` call."""
+
+    bones: Array
+    lengths: Array
+    keep: Array
+    palm: PalmTape
+    first: FirstFrameTape
+    direction_1: UnitTape
+    direction_2: UnitTape
+    transport_1: TransportTape
+    transport_2: TransportTape
+    angles: AngleTape
+
+
+def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], MeasureTape]:
+    """The geometry of right hands ``j (3, 21, M)`` (structure of arrays): bone lengths (5 fingers, 4 levels, M),
+    palm curvature and angles (4, M), joint angles (2, 5, 3 levels, M), with ``with_frames`` the frames
+    (3 components, 3 axes, 5, 3 levels, M); and the :class:`MeasureTape` for :func:`_measure_adjoint`.
+
+    Bones are unit directions u (a zero-length bone takes its parent's); each level's frame is the previous one
+    carried by the minimal rotation from its z onto the parent bone's u (:func:`_transport`), all in world
+    coordinates; the angles of the three levels are then measured at once."""
+    m = j.shape[-1]
+    fingers = xp.reshape(j[:, 1:], (3, 5, 4, m))  # joints by finger and level, base first
+    parents = xp.concat([xp.broadcast_to(j[:, 0:1, None], (3, 5, 1, m)), fingers[:, :, :3]], axis=2)
+    bones = fingers - parents  # (3, 5, 4 levels, M); level 0: the root bones
+    sq = xp.sum(bones * bones, axis=0)
+    lengths = length_from_squared(sq)
+    keep = long_enough(sq, palm_scale_sq(xp, sq[:, 0])[:, None])  # too short: no gradient to its direction
+    cut = cut_gradient(bones, keep[None])
+    palm, palm_tape = _palm(xp, cut[:, :, 0], sq[:, 0], taped=True)
+    x, y, z, first_tape = _first_frames(xp, cut[:, :, 0], sq[:, 0], palm)
+    u_1, direction_1 = unit_taped(xp, cut[:, :, 1], z)  # a zero-length bone passes its frame on
+    u_2, direction_2 = unit_taped(xp, cut[:, :, 2], u_1)
+    axes_1 = xp.stack([x, y], axis=1)
+    axes_2, transport_1 = _transport(xp, axes_1, z, u_1)
+    axes_3, transport_2 = _transport(xp, axes_2, u_1, u_2)
+    axes, zs = xp.stack([axes_1, axes_2, axes_3], axis=3), xp.stack([z, u_1, u_2], axis=2)
+    angles, angle_tape = _angles(xp, axes, zs, cut[:, :, 1:])
+    out = (lengths, palm.curvature, palm.angles, angles)
     if with_frames:
+        out += (xp.concat([axes, zs[:, None]], axis=1),)
+    tape = MeasureTape(
+        bones, lengths, keep, palm_tape, first_tape, direction_1, direction_2, transport_1, transport_2, angle_tape
+    )
+    return out, tape
+
+
+def _measure_adjoint(xp, t: MeasureTape, g_lengths: Array, g_curvature: Array, g_palm: Array, g_angles: Array) -> Array:
+    """The gradient ``(3, 21, M)`` with respect to the joints of :func:`_measure_core`'s outputs given theirs
+    (the analytic backward of :class:`_MeasureFunction`; the same gradient cuts as autograd through the forward)."""
+    g_axes, g_z, g_bone = _angles_adjoint(xp, t.angles, g_angles)
+    g_u = [g_z[:, :, 0], g_z[:, :, 1], g_z[:, :, 2]]
+    g_carried = g_axes[:, :, :, 2]
+    for level, tape in ((1, t.transport_2), (0, t.transport_1)):  # the frames' chain, backwards
+        g_prev, g_from, g_to = _transport_adjoint(xp, tape, g_carried)
+        g_carried = g_axes[:, :, :, level] + g_prev
+        g_u[level] = g_u[level] + g_from
+        g_u[level + 1] = g_u[level + 1] + g_to
+    g_b2, g_parent = unit_adjoint(xp, t.direction_2, g_u[2])
+    g_b1, g_root_z = unit_adjoint(xp, t.direction_1, g_u[1] + g_parent)
+    g_root, g_normals = _first_frames_adjoint(xp, t.first, g_carried[:, 0], g_carried[:, 1], g_u[0] + g_root_z)
+    g_root = g_root + _palm_adjoint(xp, t.palm, g_curvature, g_palm, g_normals)
+    g_cut = xp.stack([g_root, g_bone[:, :, 0] + g_b1, g_bone[:, :, 1] + g_b2, g_bone[:, :, 2]], axis=2)
+    floor = tiny(xp, t.lengths) ** 0.5
+    g_bones = xp.where(t.keep[None], g_cut, 0.0) + t.bones * (g_lengths / xp.maximum(t.lengths, floor))[None]
+    zero = xp.zeros_like(g_bones[:, :, :1])
+    g_fingers = g_bones - xp.concat([g_bones[:, :, 1:], zero], axis=2)  # bones = fingers − parents
+    g_wrist = -xp.sum(g_bones[:, :, 0], axis=1)[:, None]
+    return xp.concat([g_wrist, xp.reshape(g_fingers, (3, 20, g_bones.shape[-1]))], axis=1)
+
+
+def _measure_autograd() -> Any:
+    """``_MeasureFunction``: :func:`_measure_core` as one ``torch.autograd.Function`` with the analytic backward
+    :func:`_measure_adjoint` (built once, as :func:`handkin.hull._bmc_autograd`): a few hundred operations per
+    forward and backward instead of autograd's thousand-odd small ones. First derivatives only."""
+    global _MEASURE_FUNCTION
+    if _MEASURE_FUNCTION is not None:
+        return _MEASURE_FUNCTION
+    import torch
+
+    class MeasureFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, j: Any) -> Any:
+            out, ctx.tape = _measure_core(namespace(j), j, with_frames=False)
+            return out
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx: Any, *grads: Any) -> Any:
+            return _measure_adjoint(namespace(grads[0]), ctx.tape, *grads)
+
+    _MEASURE_FUNCTION = MeasureFunction
+    return MeasureFunction
+
+
+_MEASURE_FUNCTION: Any = None
+#: Whether torch tensors needing a gradient go through the fused :class:`_MeasureFunction` (False: plain autograd
+#: through the same forward; the tests compare the two).
+FUSED_BACKWARD = True
+
+
+def _fused(j: Array, with_frames: bool) -> bool:
+    if with_frames or not FUSED_BACKWARD or not is_torch(j) or not j.requires_grad:
+        return False
+    import torch
+
+    return torch.is_grad_enabled() and not torch.compiler.is_compiling()
+
+
+def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array, ...]:
+    """The structure-of-arrays core of :func:`measure` on a flat batch ``(M, 21, 3)``: bone lengths (5 fingers,
+    4 levels, M), palm curvature and angles (4, M), joint angles (5, 3 levels, 2, M), frames (5, 3, 3, 3, M)."""
+    xp = namespace(joints)
+    j = to_soa(joints).a  # (3, 21, M)
+    mirror_x = constant(xp, (-1.0, 1.0, 1.0), j)
+    if mirror:
+        j = j * mirror_x
+    if _fused(j, with_frames):
+        out = (_MEASURE_FUNCTION or _measure_autograd()).apply(j)
+    else:
+        out = _measure_core(xp, j, with_frames)[0]
+    # outputs keep the batch last (structure of arrays); measure() turns them into batch-first views
+    result = [out[0], out[1], out[2], xp.permute_dims(out[3], (1, 2, 0, 3))]
+    if with_frames:
+        frames = out[4]
         if mirror:  # back into the left hand's coordinates
-            frames = [Frame(*(V(a.a * mirror_x.a) for a in f)) for f in frames]
-        # matrix element (row = component, column = axis): (finger, level·component·axis, M)
-        out.append(Stacked([axis.a[c] for f in frames for c in range(3) for axis in f]))
-    return tuple(out)
+            frames = frames * constant(xp, (-1.0, 1.0, 1.0), frames)
+        result.append(xp.permute_dims(frames, (2, 3, 0, 1, 4)))  # (finger, level, component, axis, M)
+    return tuple(result)
 
 
 class MeasuredArrays(NamedTuple):
@@ -211,20 +428,24 @@ def _forward_flat(palm: Array, angles: Array, lengths: Array) -> tuple[Array]:
     p = to_soa(palm)
     ang = xp.reshape(_rows_first(xp, angles), (5, 3, 2, m))
     length = xp.reshape(_rows_first(xp, lengths), (5, 3, m))
-    wrist, position = p.rows(slice(0, 1)), p.rows(slice(1, 6))
+    wrist, position = p.a[:, 0:1], p.a[:, 1:6]
     root = position - wrist
-    frame = first_level_frames(root, palm_soa(root))
+    root_sq = xp.sum(root * root, axis=0)
+    x, y, z, _ = _first_frames(xp, root, root_sq, _palm(xp, root, root_sq))
+    axes = xp.stack([x, y], axis=1)
     chain = [position]
     for level in range(3):
         flexion, abduction = ang[:, level, 0], ang[:, level, 1]
         ca = xp.cos(abduction)
-        d = V.stack(xp.sin(flexion) * ca, xp.sin(abduction), xp.cos(flexion) * ca)
-        position = position + combine(d.x, frame.x, d.y, frame.y, d.z, frame.z).scale(length[:, level])
+        d = xp.stack([xp.sin(flexion) * ca, xp.sin(abduction), xp.cos(flexion) * ca], axis=0)
+        direction = xp.sum(axes * d[None, 0:2], axis=1) + z * d[2][None]
+        position = position + direction * length[:, level][None]
         chain.append(position)
         if level < 2:
-            frame = rotate(frame, d)
-    fingers = xp.reshape(xp.stack([c.a for c in chain], axis=2), (3, 20, m))
-    joints = xp.concat([wrist.a, fingers], axis=1)  # (3, 21 joints, M)
+            axes, _ = _transport(xp, axes, z, direction)
+            z = direction
+    fingers = xp.reshape(xp.stack(chain, axis=2), (3, 20, m))
+    joints = xp.concat([wrist, fingers], axis=1)  # (3, 21 joints, M)
     return (xp.permute_dims(joints, (1, 0, 2)),)  # (21 joints, 3, M)
 
 

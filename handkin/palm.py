@@ -29,8 +29,21 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import Array, length_from_squared, namespace, promote_half
-from .vec import SINGULAR_TOL, V, atan2, batch_first, batched, cross, cut_gradient, dot, normalize, to_soa
+from .backend import Array, detached, length_from_squared, namespace, promote_half
+from .vec import (
+    SINGULAR_TOL,
+    UnitTape,
+    V,
+    batch_first,
+    batched,
+    constant,
+    cut_gradient,
+    dot,
+    tiny,
+    to_soa,
+    unit_adjoint,
+    unit_taped,
+)
 
 X_HAT = (1.0, 0.0, 0.0)
 Z_HAT = (0.0, 0.0, 1.0)
@@ -43,9 +56,24 @@ def degenerate_tolerance_sq(xp, like: Array) -> float:
 
 def perpendicular(v: V) -> V:
     """Unit vectors perpendicular to ``v``: norm(v × ẑ), or x̂ where v is along z or zero."""
-    xp = namespace(v.x)
-    sq = dot(v, v)
-    return normalize(V.stack(v.y, -v.x, 0.0 * v.x), X_HAT, degenerate_tolerance_sq(xp, v.x) * sq, SINGULAR_TOL**2 * sq)
+    return V(_perpendicular(namespace(v.a), v.a))
+
+
+def _perpendicular(xp, v: Array) -> Array:
+    """:func:`perpendicular` of vectors ``v (3, ...)`` (components first)."""
+    return _perpendicular_taped(xp, v)[0]
+
+
+def _perpendicular_taped(xp, v: Array) -> tuple[Array, UnitTape]:
+    sq = xp.sum(v * v, axis=0)
+    flat = xp.stack([v[1], -v[0], xp.zeros_like(v[0])], axis=0)  # v × ẑ
+    return unit_taped(xp, flat, constant(xp, X_HAT, v), degenerate_tolerance_sq(xp, v) * sq, SINGULAR_TOL**2 * sq)
+
+
+def _perpendicular_adjoint(xp, tape: UnitTape, g: Array) -> Array:
+    """The gradient with respect to ``v`` of :func:`_perpendicular_taped` given the result's gradient ``g``."""
+    g_flat = unit_adjoint(xp, tape, g)[0]
+    return xp.stack([-g_flat[1], g_flat[0], xp.zeros_like(g_flat[0])], axis=0)
 
 
 def palm_scale_sq(xp, root_length_sq: Array) -> Array:
@@ -74,28 +102,115 @@ class Palm(NamedTuple):
 
 def palm_soa(r: V, length_sq: Array | None = None) -> Palm:
     """Palm quantities from root bones ``r`` (rows (5, M)); ``length_sq`` (5, M) = their squared lengths if known."""
-    xp = namespace(r.x)
-    tol_sq = degenerate_tolerance_sq(xp, r.x)
-    sq = dot(r, r) if length_sq is None else length_sq
+    xp = namespace(r.a)
+    return _palm(xp, r.a, dot(r, r) if length_sq is None else length_sq)
+
+
+class PalmTape(NamedTuple):
+    """The intermediate values of :func:`_palm` that :func:`_palm_adjoint` needs."""
+
+    a: Array
+    b: Array
+    c: Array
+    c_length: Array
+    cos_part: Array
+    angle_ok: Array
+    perp: UnitTape
+    palm_normal: UnitTape
+    n: UnitTape
+    inner: UnitTape
+    e_step: Array
+    db: Array
+    inv_den: Array
+    den_free: Array
+    curvature: Array
+
+
+def _palm(xp, r: Array, sq: Array, taped: bool = False) -> Palm | tuple[Palm, PalmTape]:
+    """:func:`palm_soa` of root bones ``r (3, 5, M)`` with squared lengths ``sq (5, M)`` (and, with ``taped``,
+    its :class:`PalmTape`). The curvature's floor passes no gradient."""
+    tol_sq = degenerate_tolerance_sq(xp, r)
     guard = SINGULAR_TOL**2
+    floor_value = tiny(xp, sq)
     scale_sq = palm_scale_sq(xp, sq)
-    long = long_enough(sq, scale_sq)
-    r, sq = V(cut_gradient(r.a, long[None])), cut_gradient(sq, long)
-    a, b = r.rows(slice(0, 4)), r.rows(slice(1, 5))
-    c = cross(b, a)  # b_{i+1} × b_i
+    r = cut_gradient(r, long_enough(sq, scale_sq)[None])
+    a, b = r[:, 0:4], r[:, 1:5]
+    c = xp.linalg.cross(b, a, axis=0)  # b_{i+1} × b_i
     pair_sq = sq[:-1] * sq[1:]
-    total = V(xp.sum(c.a, axis=1, keepdims=True))
     total_sq = xp.sum(pair_sq, axis=0, keepdims=True)
-    palm_normal = normalize(total, perpendicular(r.rows(slice(2, 3))), tol_sq * total_sq, guard * total_sq)
-    n = normalize(c, palm_normal, tol_sq * pair_sq, guard * pair_sq)
+    perp, perp_tape = _perpendicular_taped(xp, r[:, 2:3])
+    palm_normal, normal_tape = unit_taped(
+        xp, xp.sum(c, axis=1, keepdims=True), perp, tol_sq * total_sq, guard * total_sq
+    )
+    n, n_tape = unit_taped(xp, c, palm_normal, tol_sq * pair_sq, guard * pair_sq)
     # edge normals e_1 = n_1, e_i = norm(n_i + n_{i-1}), e_5 = n_4
-    inner = normalize(n.rows(slice(1, 4)) + n.rows(slice(0, 3)), palm_normal, 1e-12, guard)
-    e = V(xp.concat([n.a[:, :1], inner.a, n.a[:, 3:]], axis=1))
+    inner, inner_tape = unit_taped(xp, n[:, 1:4] + n[:, 0:3], palm_normal, 1e-12, guard)
+    e = xp.concat([n[:, :1], inner, n[:, 3:]], axis=1)
+    e_step = e[:, 1:] - e[:, :-1]
     db = b - a
-    floor = xp.maximum(guard * scale_sq, float(xp.finfo(sq.dtype).smallest_normal))
-    curvature = dot(e.rows(slice(1, 5)) - e.rows(slice(0, 4)), db) / xp.maximum(dot(db, db), floor)
-    angles = atan2(xp, length_from_squared(dot(c, c)), dot(a, b), length_from_squared(pair_sq))
-    return Palm(n, palm_normal, curvature, angles)
+    db_sq = xp.sum(db * db, axis=0)
+    floor = xp.maximum(guard * detached(scale_sq), floor_value)
+    den_free = db_sq > floor
+    inv_den = 1 / xp.maximum(db_sq, floor)
+    curvature = xp.sum(e_step * db, axis=0) * inv_den
+    # φ = atan2(|a × b|, a·b); a zero-length bone (|a||b| = 0) has φ = atan2(0, 1) = 0
+    angle_ok = pair_sq > floor_value
+    cos_part = xp.where(angle_ok, xp.sum(a * b, axis=0), 1.0)
+    c_length = length_from_squared(xp.sum(c * c, axis=0))
+    palm = Palm(V(n), V(palm_normal), curvature, xp.atan2(c_length, cos_part))
+    if not taped:
+        return palm
+    tape = PalmTape(
+        a,
+        b,
+        c,
+        c_length,
+        cos_part,
+        angle_ok,
+        perp_tape,
+        normal_tape,
+        n_tape,
+        inner_tape,
+        e_step,
+        db,
+        inv_den,
+        den_free,
+        curvature,
+    )
+    return palm, tape
+
+
+def _palm_adjoint(xp, t: PalmTape, g_curvature: Array, g_angles: Array, g_normals: Array) -> Array:
+    """The gradient ``(3, 5, M)`` with respect to the root bones given to :func:`_palm` (before its gradient cut,
+    which the caller applies) of the curvature ``(4, M)``, angles ``(4, M)`` and normals ``(3, 4, M)``, given
+    their gradients."""
+    zero = xp.zeros_like(t.a[:, :1])
+    # φ = atan2(|c|, a·b)
+    den = t.c_length * t.c_length + t.cos_part * t.cos_part
+    g_length = g_angles * t.cos_part / den
+    g_cos = xp.where(t.angle_ok, -g_angles * t.c_length / den, 0.0)
+    g_c = t.c * (g_length / xp.maximum(t.c_length, tiny(xp, den) ** 0.5))[None]
+    g_a, g_b = t.b * g_cos[None], t.a * g_cos[None]
+    # κ = (e_{i+1} − e_i)·db / max(|db|², floor)
+    g_num = g_curvature * t.inv_den
+    g_step = t.db * g_num[None]
+    g_db = t.e_step * g_num[None] - t.db * xp.where(t.den_free, 2 * g_curvature * t.curvature * t.inv_den, 0.0)[None]
+    g_e = xp.concat([zero, g_step], axis=1) - xp.concat([g_step, zero], axis=1)  # e_step = e[1:] − e[:-1]
+    # e = (n_1, inner_1..3, n_4); inner_i = unit(n_{i+1} + n_i, N̂)
+    g_sum, g_fallback = unit_adjoint(xp, t.inner, g_e[:, 1:4])
+    g_n = g_normals + xp.concat([g_e[:, :1], zero, zero, g_e[:, 4:]], axis=1)
+    g_n = g_n + xp.concat([g_sum, zero], axis=1) + xp.concat([zero, g_sum], axis=1)
+    g_normal = xp.sum(g_fallback, axis=1, keepdims=True)
+    # n = unit(c, N̂); N̂ = unit(Σ c, perpendicular(b_3))
+    g_c_n, g_fallback = unit_adjoint(xp, t.n, g_n)
+    g_total, g_perp = unit_adjoint(xp, t.palm_normal, g_normal + xp.sum(g_fallback, axis=1, keepdims=True))
+    g_c = g_c + g_c_n + g_total
+    # c = b × a, db = b − a
+    g_a = g_a + xp.linalg.cross(g_c, t.b, axis=0) - g_db
+    g_b = g_b + xp.linalg.cross(t.a, g_c, axis=0) + g_db
+    g_r = xp.concat([g_a, zero], axis=1) + xp.concat([zero, g_b], axis=1)
+    g_middle = _perpendicular_adjoint(xp, t.perp, g_perp)
+    return g_r + xp.concat([zero, zero, g_middle, zero, zero], axis=1)
 
 
 def _per_hand(root_bones: Array, pick) -> Array:

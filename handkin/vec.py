@@ -2,9 +2,9 @@
 
 A :class:`V` holds a batch of vectors as one array of shape ``(3, k, M)`` — x, y and z first, the
 flattened batch ``M`` last — so every vector operation is one long elementwise loop (numpy) or one
-kernel (torch) instead of many length-3 inner loops, and each component is a contiguous slab. The helpers
-never branch on values (no ``where``): degenerate cases blend in a fallback with a 0/1 mask,
-which keeps values and gradients finite as long as both sides are finite.
+kernel (torch) instead of many length-3 inner loops, and each component is a contiguous slab. Degenerate cases
+select a fallback with one ``where`` (one operation, no 0/1 mask casts), which keeps values and gradients finite as
+long as both sides are finite: ``where`` sends the gradient only to the side it took.
 
 Gradient guards: near a singular configuration a quantity can be finite but so sensitive that its gradient is
 useless (a flexion of a bone at ±90° abduction, the frame after a bone pointing backwards, the normal of two
@@ -24,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
+import array_api_compat
 import numpy as np
 
-from .backend import Array, detached, is_torch, namespace
+from .backend import Array, is_torch, namespace
 
 #: Frames per chunk of :func:`batched`'s default: the structure-of-arrays geometry (measure, forward, palm) on
 #: large numpy batches (bounds memory, keeps copies in cache).
@@ -99,12 +100,37 @@ def const(xp, values: tuple[float, float, float], like: V) -> V:
     return V(xp.concat([zero + values[0], zero + values[1], zero + values[2]], axis=0))
 
 
+_CONSTANTS: dict[tuple, Any] = {}
+
+
+def constant(xp, values: tuple[float, ...], like: Array) -> Array:
+    """``values`` as an array ``(len(values), 1, …, 1)`` with ``like``'s dtype, device and number of axes, built
+    once per (dtype, device) (a constant, not one operation per call; built afresh while ``torch.compile`` traces)."""
+    device = array_api_compat.device(like)
+    key = (values, str(like.dtype), str(device), like.ndim, type(like))
+    cached = _CONSTANTS.get(key)
+    if cached is not None and not _compiling():
+        return cached
+    array = xp.reshape(xp.asarray(values, dtype=like.dtype, device=device), (len(values), *([1] * (like.ndim - 1))))
+    if not _compiling():
+        _CONSTANTS[key] = array
+    return array
+
+
+def _compiling() -> bool:
+    """True while ``torch.compile`` traces (False without torch)."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()
+
+
 def dot(a: V, b: V) -> Array:
     return namespace(a.a).sum(a.a * b.a, axis=0)
 
 
 def cross(a: V, b: V) -> V:
-    return V.stack(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+    return V(namespace(a.a).linalg.cross(a.a, b.a, axis=0))
 
 
 def combine(cx: Array, a: V, cy: Array, b: V, cz: Array, c: V) -> V:
@@ -125,32 +151,72 @@ def tiny(xp, like: Array) -> float:
 def cut_gradient(value: Array, keep: Array) -> Array:
     """``value`` unchanged, its gradient passed on only where the bool array ``keep`` (broadcastable) is true.
 
-    ``v₀ + (value − v₀)·k`` with ``v₀`` = the detached value and ``k`` = keep as 0/1: bit-exact values
-    (``value − v₀`` is exactly 0), and a zero gradient where ``keep`` is false as long as the gradient there is
-    finite (it is: every division here has a floor). Arrays without autograd (numpy) are returned as they are.
+    ``where(keep, value, v₀)`` with ``v₀`` the detached value: bit-exact values, and a zero gradient where ``keep``
+    is false even if the gradient there would be NaN or infinite (``where`` passes none to the side it did not
+    take). Arrays that need no gradient (numpy, or torch without autograd) are returned as they are.
     """
-    if not is_torch(value):
+    if not is_torch(value) or not value.requires_grad:
         return value
-    frozen = detached(value)
-    return frozen + (value - frozen) * mask(namespace(value), keep, value)
+    return value.where(keep, value.detach())
+
+
+class UnitTape(NamedTuple):
+    """What :func:`unit_adjoint` needs of one :func:`unit_taped` call."""
+
+    u: Array
+    """The result ``(3, ...)``."""
+    inv: Array
+    """``1 / |v|`` ``(...)`` (floored)."""
+    passes: Array
+    """Bool ``(...)``: the result is ``v / |v|`` and passes a gradient to ``v`` (not cut by the guard)."""
+    fallback: Array
+    """Bool ``(...)``: the result is the fallback."""
+
+
+def unit_taped(
+    xp, v: Array, fallback: Array, threshold_sq: Array | float = 0.0, guard_sq: Array | float | None = None
+) -> tuple[Array, UnitTape]:
+    """``v / |v|`` of vectors ``v (3, ...)`` (components first), or ``fallback`` (unit vectors, broadcastable)
+    where ``|v|² <= threshold_sq``; with ``guard_sq``, the gradient of ``v / |v|`` is cut (:func:`cut_gradient`)
+    where ``|v|² <= guard_sq`` (so it is at most ``1 / √guard_sq``). Thresholds are scalars or ``(...)`` arrays.
+    Also returns the :class:`UnitTape` for :func:`unit_adjoint`."""
+    sq = xp.sum(v * v, axis=0)
+    floor = tiny(xp, sq)
+    inv = 1 / xp.sqrt(xp.maximum(sq, floor))
+    scaled = v * inv[None]
+    passes = sq > threshold_sq + floor
+    if guard_sq is not None:
+        guard = sq > guard_sq
+        scaled = cut_gradient(scaled, guard[None])
+        passes = passes & guard
+    taken = sq <= threshold_sq + floor
+    u = xp.where(taken[None], fallback, scaled)
+    return u, UnitTape(u, inv, passes, taken)
+
+
+def unit(
+    xp, v: Array, fallback: Array, threshold_sq: Array | float = 0.0, guard_sq: Array | float | None = None
+) -> Array:
+    """:func:`unit_taped` without the tape."""
+    return unit_taped(xp, v, fallback, threshold_sq, guard_sq)[0]
+
+
+def unit_adjoint(xp, tape: UnitTape, g: Array) -> tuple[Array, Array]:
+    """The gradients ``(g_v, g_fallback)`` of a :func:`unit_taped` result given its gradient ``g (3, ...)``:
+    ``(g − u (u·g)) / |v|`` where the result is ``v / |v|`` and the guard passes, ``g`` where it is the fallback."""
+    u = tape.u
+    g_v = xp.where(tape.passes[None], (g - u * xp.sum(u * g, axis=0)[None]) * tape.inv[None], 0.0)
+    return g_v, xp.where(tape.fallback[None], g, 0.0)
 
 
 def normalize(
     v: V, fallback: V | tuple[float, float, float], threshold_sq: Array | float = 0.0, guard_sq: Array | None = None
 ) -> V:
-    """``v / |v|``, or ``fallback`` (unit vectors, broadcastable) where ``|v|² <= threshold_sq``; with ``guard_sq``,
-    the gradient of ``v / |v|`` is cut (:func:`cut_gradient`) where ``|v|² <= guard_sq`` (so it is at most
-    ``1 / √guard_sq``)."""
+    """:func:`unit` on :class:`V` vectors (a tuple ``fallback`` is a constant vector)."""
     xp = namespace(v.a)
     if isinstance(fallback, tuple):
         fallback = const(xp, fallback, v)
-    sq = dot(v, v)
-    floor = tiny(xp, sq)
-    ok = mask(xp, sq > threshold_sq + floor, sq)
-    unit = v.scale(ok / xp.sqrt(xp.maximum(sq, floor)))
-    if guard_sq is not None:
-        unit = V(cut_gradient(unit.a, (sq > guard_sq)[None]))
-    return unit + fallback.scale(1 - ok)
+    return V(unit(xp, v.a, fallback.a, threshold_sq, guard_sq))
 
 
 def atan2(xp, y: Array, x: Array, r: Array, x_nonnegative: bool = False) -> Array:
@@ -266,6 +332,11 @@ __all__ = [
     "combine",
     "mask",
     "normalize",
+    "unit",
+    "constant",
+    "unit_taped",
+    "unit_adjoint",
+    "UnitTape",
     "cut_gradient",
     "atan2",
     "to_soa",
