@@ -68,6 +68,17 @@ class _TorchNamespace:
     def stack(self, arrays: Any, axis: int = 0) -> Any:
         return self._torch.stack(list(arrays), dim=axis)
 
+    def clip(self, x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (the array API's names)
+        return self._torch.clamp(x, min=min, max=max)
+
+    def take_along_axis(self, x: Any, indices: Any, axis: int = -1) -> Any:
+        return self._torch.gather(x, axis, indices)
+
+    def sum(self, x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:
+        if axis is None or dtype is not None:
+            return self._compat.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
+        return self._torch.sum(x, dim=axis, keepdim=keepdims)
+
 
 @cache
 def _torch_shim(compat: Any) -> _TorchNamespace:

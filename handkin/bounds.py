@@ -30,7 +30,7 @@ import numpy as np
 from .anatomy import AngleJoint, Joint
 from .backend import Array, is_torch, namespace
 from .errors import ShapeError, UnitsError
-from .hull import bmc_distance, distance
+from .hull import bmc_distance, distance, polygon_edges
 from .limits import Coupling, JointLimits
 from .skeleton import HandSkeleton
 from .units import Units, scale_factor
@@ -54,6 +54,8 @@ class LimitArrays(NamedTuple):
     """(15, N, 2) padded joint polygons, radians."""
     couplings: Array
     """(C, 5): PIP index, DIP index, ratio, offset, band (:func:`coupling_array`)."""
+    polygon_edges: Array
+    """(15, 11, N) the polygons' edge table (:func:`handkin.hull.polygon_edges`), read by the loss's D_A."""
 
 
 def coupling_array(couplings: Sequence[Coupling]) -> np.ndarray:
@@ -71,6 +73,7 @@ def limit_arrays(limits: JointLimits, like: Array | None = None) -> LimitArrays:
         limits.polygon_array,
         coupling_array(limits.couplings),
     ]
+    arrays.append(polygon_edges(arrays[3]))
     if like is None or not is_torch(like):
         dtype = np.float64 if like is None else like.dtype
         return LimitArrays(*(a.astype(dtype) for a in arrays))
@@ -150,17 +153,18 @@ def interval_excess(x: Array, bounds: Array) -> Array:
     """``I(x; a, b) = max(a − x, 0) + max(x − b, 0)`` of ``x (..., K)`` against ``bounds (K, 2)`` → ``(..., K)``:
     bone lengths, palm curvature and palm angles (paper Eq. 7)."""
     xp = namespace(x)
-    zero = xp.zeros_like(x)
-    return xp.maximum(bounds[..., 0] - x, zero) + xp.maximum(x - bounds[..., 1], zero)
+    return xp.clip(bounds[..., 0] - x, min=0.0) + xp.clip(x - bounds[..., 1], min=0.0)
 
 
-def polygon_excess(angles: Array, polygons: Array, metric: PolygonMetric = "bmc") -> Array:
+def polygon_excess(
+    angles: Array, polygons: Array, metric: PolygonMetric = "bmc", edges: Array | None = None
+) -> Array:
     """How far each joint's (flexion, abduction) ``angles (..., 15, 2)`` lies outside its polygon
     ``(15, N, 2)`` → ``(..., 15)``; 0 inside. ``metric="bmc"``: the paper's D_A (:func:`handkin.hull.bmc_distance`,
     differentiable with an analytic gradient); ``"euclidean"``: the distance in radians
-    (:func:`handkin.hull.distance`)."""
+    (:func:`handkin.hull.distance`). ``edges``: the polygons' edge table if built already (``LimitArrays``)."""
     if metric == "bmc":
-        return bmc_distance(angles, polygons)
+        return bmc_distance(angles, polygons, edges)
     if metric == "euclidean":
         return distance(angles, polygons)
     raise ValueError(f"metric must be 'bmc' or 'euclidean', got {metric!r}.")

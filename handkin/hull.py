@@ -35,7 +35,7 @@ from typing import Any, Literal
 import array_api_compat
 import numpy as np
 
-from .backend import Array, as_float_array, detached, is_torch, length_from_squared, namespace, to_torch
+from .backend import Array, as_float_array, is_torch, length_from_squared, namespace, to_torch
 from .errors import HandkinError, LimitsError, NonFiniteError, ShapeError
 from .vec import batched
 
@@ -728,54 +728,58 @@ def project(points: Array, polygons: Array) -> Array:
     return _batch_first(xp, xp.where(inside[:, None], pts, nearest_point), points, single)
 
 
-def _bmc_edge_distance(xp: Any, fx: Any, fy: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
-    """``Σ_k |cos θ_k − cos p_k| + |sin θ_k − sin p_k|`` for the point θ = (fx, fy) and the point p of each edge
-    nearest to it (edge vector (ex, ey), θ minus edge start (wx, wy))."""
-    t = _edge_parameter(xp, wx, wy, ex, ey)
-    px, py = fx - wx + t * ex, fy - wy + t * ey
-    return (
-        xp.abs(xp.cos(fx) - xp.cos(px))
-        + xp.abs(xp.sin(fx) - xp.sin(px))
-        + xp.abs(xp.cos(fy) - xp.cos(py))
-        + xp.abs(xp.sin(fy) - xp.sin(py))
-    )
+def polygon_edges(polygons: Array) -> Array:
+    """The edge table ``(J, 11, N)`` of padded polygons ``(J, N, 2)`` that :func:`bmc_distance` reads: per edge its
+    start (x, y), vector (x, y), ``1 / |e|²`` (0 for the zero-length padding edges), inward normal
+    ``(−e_y, e_x)``, and the polygon's bounding box (min x, min y, max x, max y, the same for every edge).
+    Built once per limits (:func:`handkin.bounds.limit_arrays`); numpy or torch."""
+    xp = namespace(polygons)
+    start = xp.permute_dims(polygons, (0, 2, 1))  # (J, 2, N)
+    edge = xp.concat([start[:, :, 1:], start[:, :, :1]], axis=2) - start
+    ee = xp.sum(edge * edge, axis=1, keepdims=True)
+    inv_ee = xp.where(ee > 0, 1 / xp.where(ee > 0, ee, 1.0), 0.0)
+    normal = xp.stack([-edge[:, 1], edge[:, 0]], axis=1)
+    n = polygons.shape[1]
+    box = xp.concat([xp.min(start, axis=2, keepdims=True), xp.max(start, axis=2, keepdims=True)], axis=1)
+    return xp.concat([start, edge, inv_ee, normal, xp.broadcast_to(box, (box.shape[0], 4, n))], axis=1)
 
 
-def _nearest_edge(xp: Any, pts: Any, polygons: Any) -> tuple[Any, Any, Any, Any, Any]:
-    """For points ``pts`` (J, 2, M): the start (sx, sy) and vector (ex, ey) of the edge with the smallest D_A,
-    each (J, 1, M), and the inside mask (J, M). The search takes no gradient (the edges keep the polygons')."""
-    pts = detached(pts)
-    wx, wy, ex, ey = _parts(xp, pts, polygons)
-    nearest = _first_argmin(xp, _bmc_edge_distance(xp, pts[:, 0:1], pts[:, 1:2], wx, wy, ex, ey))
-    picked = (_pick(xp, polygons[..., 0:1], nearest), _pick(xp, polygons[..., 1:2], nearest))
-    return *picked, _pick(xp, ex, nearest), _pick(xp, ey, nearest), _inside(xp, pts, polygons, wx, wy, ex, ey, 0.0)
+def _bmc_value_and_gradient(xp: Any, pts: Any, edges: Any, with_gradient: bool = True) -> tuple[Any, Any]:
+    """D_A (J, M) of points ``pts`` (J, 2, M) given the polygons' edge table ``edges`` (J, 11, N)
+    (:func:`polygon_edges`), and its analytic gradient with respect to the points (J, 2, M), or None.
 
-
-def _bmc_value_and_gradient(xp: Any, pts: Any, polygons: Any, with_gradient: bool = True) -> tuple[Any, Any]:
-    """D_A (J, M) of points ``pts`` (J, 2, M) and its analytic gradient with respect to them (J, 2, M), or None.
-
-    On the nearest edge, with p = s + t e and t = clip((θ − s)·e / |e|², 0, 1):
-    ∂D/∂θ_k = −σc_k sin θ_k + σs_k cos θ_k, ∂D/∂p_k = σc_k sin p_k − σs_k cos p_k (σ the signs of the cosine and
-    sine differences), and θ moves p by e (e·∂D/∂p) / |e|² while 0 < t < 1 (zero on a vertex, zero inside).
+    Per edge, p = s + t e with t = clip((θ − s)·e / |e|², 0, 1) and D = Σ_k |cos θ_k − cos p_k| + |sin θ_k − sin p_k|;
+    D_A is the smallest D, 0 inside. On that edge ∂D/∂θ_k = −σc_k sin θ_k + σs_k cos θ_k, ∂D/∂p_k =
+    σc_k sin p_k − σs_k cos p_k (σ the signs of the cosine and sine differences), and θ moves p by e (e·∂D/∂p) / |e|²
+    while 0 < t < 1 (zero on a vertex, zero inside).
     """
-    sx, sy, ex, ey, inside = _nearest_edge(xp, pts, polygons)
+    start, edge, normal = edges[:, 0:2, :, None], edges[:, 2:4, :, None], edges[:, 5:7, :, None]  # (J, 2, N, 1)
+    inv_ee = edges[:, 4:5, :, None]  # (J, 1, N, 1)
     theta = pts[:, :, None]  # (J, 2, 1, M)
-    start, edge = xp.stack([sx, sy], axis=1), xp.stack([ex, ey], axis=1)  # (J, 2, 1, M)
-    ee = xp.sum(edge * edge, axis=1)
-    ee_safe = xp.where(ee > 0, ee, xp.ones_like(ee))
-    t_raw = xp.sum((theta - start) * edge, axis=1) / ee_safe  # (J, 1, M)
-    p = start + xp.clip(t_raw, 0.0, 1.0)[:, None] * edge
+    w = theta - start  # (J, 2, N, M)
+    t = xp.clip(xp.sum(w * edge, axis=1, keepdims=True) * inv_ee, 0.0, 1.0)  # (J, 1, N, M)
+    p = start + t * edge
     cos_t, sin_t, cos_p, sin_p = xp.cos(theta), xp.sin(theta), xp.cos(p), xp.sin(p)
-    value = xp.sum(xp.abs(cos_t - cos_p) + xp.abs(sin_t - sin_p), axis=1)[:, 0]  # (J, M)
-    value = xp.where(inside, xp.zeros_like(value), value)
+    per_edge = xp.sum(xp.abs(cos_t - cos_p) + xp.abs(sin_t - sin_p), axis=1)  # (J, N, M)
+    box = edges[:, 7:11, 0:1]  # (J, 4, 1)
+    inside = xp.all(xp.sum(w * normal, axis=1) >= 0, axis=1) & xp.all(
+        (pts >= box[:, 0:2]) & (pts <= box[:, 2:4]), axis=1
+    )
+    value = xp.where(inside, 0.0, xp.min(per_edge, axis=1))
     if not with_gradient:
         return value, None
-    sc, ss = xp.sign(cos_t - cos_p), xp.sign(sin_t - sin_p)
-    grad_theta, grad_p = ss * cos_t - sc * sin_t, sc * sin_p - ss * cos_p
-    on_edge = (t_raw > 0) & (t_raw < 1) & (ee > 0)
-    slide = xp.where(on_edge, xp.sum(edge * grad_p, axis=1) / ee_safe, xp.zeros_like(ee))
-    grad = (grad_theta + slide[:, None] * edge)[:, :, 0]  # (J, 2, M)
-    return value, xp.where(inside[:, None], xp.zeros_like(grad), grad)
+    nearest = xp.argmin(per_edge, axis=1)[:, None, None]  # (J, 1, 1, M): the first smallest
+
+    def pick(a: Any) -> Any:  # (J, k, N, M or 1) at the nearest edge → (J, k, 1, M)
+        full = xp.broadcast_to(a, (*a.shape[:3], pts.shape[-1]))
+        return xp.take_along_axis(full, xp.broadcast_to(nearest, (a.shape[0], a.shape[1], 1, pts.shape[-1])), axis=2)
+
+    cp, sp, e, t_near, inv = pick(cos_p), pick(sin_p), pick(edge), pick(t), pick(inv_ee)
+    sc, ss = xp.sign(cos_t - cp), xp.sign(sin_t - sp)
+    grad_p = sc * sp - ss * cp
+    slide = xp.where((t_near > 0) & (t_near < 1), xp.sum(e * grad_p, axis=1, keepdims=True) * inv, 0.0)
+    grad = (ss * cos_t - sc * sin_t + slide * e)[:, :, 0]  # (J, 2, M)
+    return value, xp.where(inside[:, None], 0.0, grad)
 
 
 def _bmc_autograd() -> Any:
@@ -792,8 +796,8 @@ def _bmc_autograd() -> Any:
 
     class BMCDistance(torch.autograd.Function):
         @staticmethod
-        def forward(ctx: Any, pts: Any, polygons: Any) -> Any:
-            value, grad = _bmc_value_and_gradient(namespace(pts), pts, polygons)
+        def forward(ctx: Any, pts: Any, edges: Any) -> Any:
+            value, grad = _bmc_value_and_gradient(namespace(pts), pts, edges)
             ctx.save_for_backward(grad)
             return value
 
@@ -812,12 +816,13 @@ if "torch" in sys.modules:  # a tensor can only exist once torch is imported
     _bmc_autograd()
 
 
-def bmc_distance(points: Array, polygons: Array) -> Array:
+def bmc_distance(points: Array, polygons: Array, edges: Array | None = None) -> Array:
     """The paper's angle-limit distance D_A (supplementary Eq. 3–7); 0 inside or on the polygon.
 
     Outside, the minimum over edges of ``Σ_k |cos θ_k − cos p_k| + |sin θ_k − sin p_k|`` with ``p`` the point of
     the edge nearest to θ (clamped projection, Eq. 5) and the sum over the two angles (flexion, abduction).
-    ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J); numpy or torch, differentiable, no loops.
+    ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J); numpy or torch, differentiable, no loops. ``edges``:
+    the polygons' :func:`polygon_edges` if already built (the loss keeps them with its limits).
 
     In torch the gradient with respect to the points is the analytic one of the nearest edge (a custom autograd
     function: the backward pass is one multiplication; first derivatives only). Polygons that require a
@@ -825,17 +830,22 @@ def bmc_distance(points: Array, polygons: Array) -> Array:
     """
     xp, points, polygons, single = _prepare(points, polygons)
     if _large_numpy(points):
-        return _in_chunks(bmc_distance, points, polygons, single)
+        return _in_chunks(lambda chunk, poly: bmc_distance(chunk, poly, edges), points, polygons, single)
+    if edges is None or (is_torch(polygons) and polygons.requires_grad):
+        edges = polygon_edges(polygons)
+    elif edges.dtype != points.dtype:
+        edges = xp.astype(edges, points.dtype)
     pts = _batch_last(xp, points)
     if is_torch(pts) and pts.requires_grad and not polygons.requires_grad:
-        value = (_BMC_DISTANCE or _bmc_autograd()).apply(pts, polygons)
+        value = (_BMC_DISTANCE or _bmc_autograd()).apply(pts, edges)
     else:  # no gradient, or the polygons need one too: plain autograd through the value
-        value = _bmc_value_and_gradient(xp, pts, polygons, with_gradient=False)[0]
+        value = _bmc_value_and_gradient(xp, pts, edges, with_gradient=False)[0]
     return _batch_first(xp, value, points, single)
 
 
 __all__ = [
     "bmc_distance",
+    "polygon_edges",
     "project",
     "RDP_FRACTION",
     "MAX_OUTSIDE",

@@ -55,19 +55,24 @@ interval_loss = interval_excess
 
 
 def bmc_terms(joints: Array, arrays: LimitArrays, weights: Mapping[str, float] | None = None) -> LossTerms:
-    """Per-hand loss terms ``(...)`` of right hands ``(..., 21, 3)`` given in the limits' length unit."""
+    """Per-hand loss terms ``(...)`` of right hands ``(..., 21, 3)`` given in the limits' length unit.
+
+    One :func:`~handkin.frames.measure` (in torch with its fused analytic backward), one interval excess over the
+    28 bone, curvature and palm-angle values, one D_A over the 15 joints."""
     xp = namespace(joints)
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     m = measure(joints, with_frames=False)
-    bone = xp.mean(interval_excess(m.bone_lengths, arrays.bones), axis=-1)
-    palm = interval_excess(m.palm_curvature, arrays.curvature) + interval_excess(m.palm_angles, arrays.palm_angles)
-    root = xp.sum(palm, axis=-1) / 4
-    angle = xp.mean(polygon_excess(m.joint_angles, arrays.polygons, "bmc"), axis=-1)
+    values = xp.concat([m.bone_lengths, m.palm_curvature, m.palm_angles], axis=-1)
+    excess = interval_excess(values, xp.concat([arrays.bones, arrays.curvature, arrays.palm_angles], axis=0))
+    bone = xp.mean(excess[..., :20], axis=-1)
+    root = xp.sum(excess[..., 20:], axis=-1) / 4  # Σ_i I(c_i) + I(φ_i), over the 4 palm pairs
+    angle = xp.mean(polygon_excess(m.joint_angles, arrays.polygons, "bmc", arrays.polygon_edges), axis=-1)
+    total = w["bone_length"] * bone + w["root_bone"] * root + w["angle"] * angle
     if arrays.couplings.shape[0] > 0:
         coupling = xp.mean(coupling_excess(m.joint_angles, arrays.couplings), axis=-1)
+        total = total + w["coupling"] * coupling
     else:
         coupling = xp.zeros_like(bone)
-    total = w["bone_length"] * bone + w["root_bone"] * root + w["angle"] * angle + w["coupling"] * coupling
     return LossTerms(bone, root, angle, coupling, total)
 
 
