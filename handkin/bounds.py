@@ -156,9 +156,7 @@ def interval_excess(x: Array, bounds: Array) -> Array:
     return xp.clip(bounds[..., 0] - x, min=0.0) + xp.clip(x - bounds[..., 1], min=0.0)
 
 
-def polygon_excess(
-    angles: Array, polygons: Array, metric: PolygonMetric = "bmc", edges: Array | None = None
-) -> Array:
+def polygon_excess(angles: Array, polygons: Array, metric: PolygonMetric = "bmc", edges: Array | None = None) -> Array:
     """How far each joint's (flexion, abduction) ``angles (..., 15, 2)`` lies outside its polygon
     ``(15, N, 2)`` → ``(..., 15)``; 0 inside. ``metric="bmc"``: the paper's D_A (:func:`handkin.hull.bmc_distance`,
     differentiable with an analytic gradient); ``"euclidean"``: the distance in radians

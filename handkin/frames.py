@@ -51,8 +51,6 @@ from .palm import (
     _perpendicular_adjoint,
     _perpendicular_taped,
     degenerate_tolerance_sq,
-    long_enough,
-    palm_scale_sq,
 )
 from .sides import describe, mirror_where
 from .tables import format_table
@@ -65,7 +63,6 @@ from .vec import (
     batched,
     constant,
     cut_gradient,
-    dot,
     tiny,
     to_soa,
     unit_adjoint,
@@ -84,7 +81,7 @@ class Frame(NamedTuple):
 def first_level_frames(root_bones: V, palm: Palm) -> Frame:
     """Frames of the five first-level finger bones from the root bones (rows (5, M)) and their palm (Eq. 4)."""
     xp = namespace(root_bones.a)
-    x, y, z, _ = _first_frames(xp, root_bones.a, dot(root_bones, root_bones), palm)
+    x, y, z, _ = _first_frames(xp, root_bones.a, xp.sum(root_bones.a * root_bones.a, axis=0, keepdims=True), palm)
     return Frame(V(x), V(y), V(z))
 
 
@@ -102,18 +99,20 @@ class FirstFrameTape(NamedTuple):
 
 def _first_frames(xp, root: Array, sq: Array, palm: Palm) -> tuple[Array, Array, Array, FirstFrameTape]:
     """The axes x, y, z ``(3, 5, M)`` of the first-level frames (:func:`first_level_frames`) of root bones
-    ``root (3, 5, M)`` with squared lengths ``sq (5, M)``, and the :class:`FirstFrameTape`."""
+    ``root (3, 5, M)`` with squared lengths ``sq (1, 5, M)``, and the :class:`FirstFrameTape`."""
     guard = SINGULAR_TOL**2
-    root = cut_gradient(root, long_enough(sq, palm_scale_sq(xp, sq))[None])
-    z_hat = constant(xp, Z_HAT, root)
-    overall, overall_tape = unit_taped(xp, xp.sum(root, axis=1, keepdims=True), z_hat, 0.0, guard * xp.sum(sq, axis=0))
+    root = cut_gradient(root, sq > guard * xp.mean(sq, axis=1, keepdims=True))
+    total_sq = xp.sum(sq, axis=1, keepdims=True)
+    overall, overall_tape = unit_taped(
+        xp, xp.sum(root, axis=1, keepdims=True), constant(xp, Z_HAT, root), 0.0, guard * total_sq
+    )
     z, z_tape = unit_taped(xp, root, overall)  # a zero-length root bone borrows the palm's overall direction
     n = palm.normals.a  # x = −n_1, −n_2, −(n_2 + n_3), −(n_3 + n_4), −n_4 (normalised below)
     x_raw = -xp.concat([n[:, 0:2], n[:, 1:3] + n[:, 2:4], n[:, 3:4]], axis=1)
-    projection = xp.sum(x_raw * z, axis=0)
+    projection = xp.sum(x_raw * z, axis=0, keepdims=True)
     perp, perp_tape = _perpendicular_taped(xp, z)
-    threshold = degenerate_tolerance_sq(xp, z) * xp.sum(x_raw * x_raw, axis=0)
-    x, x_tape = unit_taped(xp, x_raw - z * projection[None], perp, threshold, guard)
+    threshold = degenerate_tolerance_sq(xp, z) * xp.sum(x_raw * x_raw, axis=0, keepdims=True)
+    x, x_tape = unit_taped(xp, x_raw - z * projection, perp, threshold, guard)
     y = xp.linalg.cross(z, x, axis=0)
     return x, y, z, FirstFrameTape(overall_tape, z_tape, x_raw, projection, perp_tape, x_tape, y)
 
@@ -126,11 +125,10 @@ def _first_frames_adjoint(xp, t: FirstFrameTape, g_x: Array, g_y: Array, g_z: Ar
     g_x = g_x + xp.linalg.cross(g_y, z, axis=0)
     g_perp_in, g_perp = unit_adjoint(xp, t.x, g_x)
     g_z = g_z + _perpendicular_adjoint(xp, t.perpendicular, g_perp)
-    along = xp.sum(g_perp_in * z, axis=0)  # x_perp = x_raw − z (x_raw·z)
-    g_raw = g_perp_in - z * along[None]
-    g_z = g_z - g_perp_in * t.projection[None] - t.x_raw * along[None]
-    zero = xp.zeros_like(g_raw[:, :1])
-    g_n = -(g_raw[:, 0:4] + xp.concat([zero, g_raw[:, 2:5]], axis=1))
+    along = xp.sum(g_perp_in * z, axis=0, keepdims=True)  # x_perp = x_raw − z (x_raw·z)
+    g_raw = g_perp_in - z * along
+    g_z = g_z - g_perp_in * t.projection - t.x_raw * along
+    g_n = -xp.concat([g_raw[:, 0:1], g_raw[:, 1:3] + g_raw[:, 2:4], g_raw[:, 3:4] + g_raw[:, 4:5]], axis=1)
     g_root, g_overall = unit_adjoint(xp, t.z, g_z)
     g_sum = unit_adjoint(xp, t.overall, xp.sum(g_overall, axis=1, keepdims=True))[0]
     return g_root + g_sum, g_n
@@ -143,7 +141,7 @@ def rotate(frame: Frame, d: V, direction: V | None = None) -> Frame:
     xp = namespace(d.a)
     axes = xp.stack([frame.x.a, frame.y.a], axis=1)
     if direction is None:
-        direction = V(xp.sum(axes * d.a[None, 0:2], axis=1) + frame.z.a * d.a[2][None])
+        direction = V(xp.sum(axes * d.a[None, 0:2], axis=1) + frame.z.a * d.a[2:3])
     moved, _ = _transport(xp, axes, frame.z.a, direction.a)
     return Frame(V(moved[:, 0]), V(moved[:, 1]), direction)
 
@@ -170,33 +168,33 @@ def _transport(xp, axes: Array, u_a: Array, u_b: Array) -> tuple[Array, Transpor
     x' and y' pass no gradient (the rotation is discontinuous there).
     """
     eps = float(xp.finfo(u_a.dtype).eps)
-    one_plus = 1 + xp.sum(u_a * u_b, axis=0)
+    one_plus = 1 + xp.sum(u_a * u_b, axis=0, keepdims=True)
     ahead = one_plus > eps
     inv = 1 / xp.maximum(one_plus, eps)
-    w = xp.where(ahead[None], (u_a + u_b) * inv[None], u_a)
-    along = xp.sum(axes * u_b[:, None], axis=0)  # (v·u_b) for v = x, y
-    moved = axes - w[:, None] * along[None]
+    w = xp.where(ahead, (u_a + u_b) * inv, u_a)
+    along = xp.sum(axes * u_b[:, None], axis=0, keepdims=True)  # (v·u_b) for v = x, y: (1, 2, ...)
+    moved = axes - w[:, None] * along
     flip = constant(xp, (-2.0, 0.0), axes[0])[None]
-    moved = xp.where(ahead[None, None], moved, moved + axes * flip)
-    keep = one_plus > SINGULAR_TOL**2 / 2  # 1 + cos(π − α) ≈ α²/2
-    moved = cut_gradient(moved, keep[None, None])
+    moved = xp.where(ahead[:, None], moved, moved + axes * flip)
+    keep = (one_plus > SINGULAR_TOL**2 / 2)[:, None]  # 1 + cos(π − α) ≈ α²/2
+    moved = cut_gradient(moved, keep)
     return moved, TransportTape(axes, u_a, u_b, w, along, inv, ahead, keep)
 
 
 def _transport_adjoint(xp, t: TransportTape, g: Array) -> tuple[Array, Array, Array]:
     """Gradients ``(axes, u_a, u_b)`` of :func:`_transport` given the carried axes' gradient ``g (3, 2, ...)``."""
-    g = xp.where(t.keep[None, None], g, 0.0)
+    zero = constant(xp, (0.0,), g)
+    g = xp.where(t.keep, g, zero)
     flip = constant(xp, (-2.0, 0.0), t.axes[0])[None]
-    g_axes = xp.where(t.ahead[None, None], g, g + g * flip)
-    g_along = -xp.sum(t.w[:, None] * g, axis=0)
-    g_w = -xp.sum(g * t.along[None], axis=1)
-    g_axes = g_axes + t.u_b[:, None] * g_along[None]
-    g_u_b = xp.sum(t.axes * g_along[None], axis=1)
-    g_s = g_w * t.inv[None]  # w = (u_a + u_b) / q, q = 1 + u_a·u_b
-    g_q = -xp.sum(g_w * t.w, axis=0) * t.inv
-    ahead = t.ahead[None]
-    g_u_a = xp.where(ahead, g_s + t.u_b * g_q[None], g_w)
-    g_u_b = g_u_b + xp.where(ahead, g_s + t.u_a * g_q[None], 0.0)
+    g_axes = xp.where(t.ahead[:, None], g, g + g * flip)
+    g_along = -xp.sum(t.w[:, None] * g, axis=0, keepdims=True)
+    g_w = -xp.sum(g * t.along, axis=1)
+    g_axes = g_axes + t.u_b[:, None] * g_along
+    g_u_b = xp.sum(t.axes * g_along, axis=1)
+    g_s = g_w * t.inv  # w = (u_a + u_b) / q, q = 1 + u_a·u_b
+    g_q = -xp.sum(g_w * t.w, axis=0, keepdims=True) * t.inv
+    g_u_a = xp.where(t.ahead, g_s + t.u_b * g_q, g_w)
+    g_u_b = g_u_b + xp.where(t.ahead, g_s + t.u_a * g_q, zero[0])
     return g_axes, g_u_a, g_u_b
 
 
@@ -219,31 +217,31 @@ def _angles(xp, axes: Array, z: Array, bone: Array) -> tuple[Array, AngleTape]:
 
     Flexion passes no gradient where cos(abduction) ≤ SINGULAR_TOL; a zero-length bone has angles (0, 0)."""
     floor = tiny(xp, bone)
-    local = xp.concat([xp.sum(axes * bone[:, None], axis=0), xp.sum(z * bone, axis=0)[None]], axis=0)
-    r_sq = xp.sum(local * local, axis=0)
+    local = xp.concat([xp.sum(axes * bone[:, None], axis=0), xp.sum(z * bone, axis=0, keepdims=True)], axis=0)
+    r_sq = xp.sum(local * local, axis=0, keepdims=True)
     nonzero = r_sq > floor
-    local = xp.where(nonzero[None], local, constant(xp, Z_HAT, local))
+    local = xp.where(nonzero, local, constant(xp, Z_HAT, local))
     in_plane = local[0::2]  # (b·x, b·z)
-    h_sq = xp.sum(in_plane * in_plane, axis=0)
-    flexion_passes = h_sq > SINGULAR_TOL**2 * xp.where(nonzero, r_sq, 1.0)
-    in_plane = cut_gradient(in_plane, flexion_passes[None])
+    h_sq = xp.sum(in_plane * in_plane, axis=0, keepdims=True)
+    flexion_passes = h_sq > SINGULAR_TOL**2 * xp.where(nonzero, r_sq, constant(xp, (1.0,), r_sq))
+    in_plane = cut_gradient(in_plane, flexion_passes)
     h = xp.sqrt(xp.maximum(h_sq, floor))
-    angles = xp.atan2(xp.stack([in_plane[0], local[1]], axis=0), xp.stack([in_plane[1], h], axis=0))
+    angles = xp.atan2(xp.concat([in_plane[0:1], local[1:2]], axis=0), xp.concat([in_plane[1:2], h], axis=0))
     return angles, AngleTape(axes, z, bone, local, nonzero, h_sq, h, flexion_passes)
 
 
 def _angles_adjoint(xp, t: AngleTape, g: Array) -> tuple[Array, Array, Array]:
     """Gradients ``(axes, z, bone)`` of :func:`_angles` given the angles' gradient ``g (2, 5, L, M)``."""
-    lx, ly, lz = t.local[0], t.local[1], t.local[2]
-    g_f = xp.where(t.flexion_passes, g[0] / xp.maximum(t.h_sq, tiny(xp, lx)), 0.0)  # flexion = atan2(lx, lz)
+    floor, zero = tiny(xp, t.h), constant(xp, (0.0,), t.h)
+    lx, ly, lz = t.local[0:1], t.local[1:2], t.local[2:3]
+    g_f = xp.where(t.flexion_passes, g[0:1] / xp.maximum(t.h_sq, floor), zero)  # flexion = atan2(lx, lz)
     r_sq = ly * ly + t.h * t.h
-    g_h = xp.where(t.h_sq > tiny(xp, lx), -g[1] * ly / (r_sq * t.h), 0.0)  # abduction = atan2(ly, h)
-    g_local = xp.stack([g_f * lz + g_h * lx, g[1] * t.h / r_sq, g_h * lz - g_f * lx], axis=0)
-    g_local = xp.where(t.nonzero[None], g_local, 0.0)
-    g_axes = t.bone[:, None] * g_local[None, 0:2]
-    g_z = t.bone * g_local[2][None]
-    g_bone = xp.sum(t.axes * g_local[None, 0:2], axis=1) + t.z * g_local[2][None]
-    return g_axes, g_z, g_bone
+    g_h = xp.where(t.h_sq > floor, -g[1:2] * ly / (r_sq * t.h), zero)  # abduction = atan2(ly, h)
+    g_local = xp.concat([g_f * lz + g_h * lx, g[1:2] * t.h / r_sq, g_h * lz - g_f * lx], axis=0)
+    g_local = xp.where(t.nonzero, g_local, zero)
+    g_xy, g_along = g_local[None, 0:2], g_local[2:3]
+    g_bone = xp.sum(t.axes * g_xy, axis=1) + t.z * g_along
+    return t.bone[:, None] * g_xy, t.bone * g_along, g_bone
 
 
 def _rows_first(xp, a: Array) -> Array:
@@ -268,7 +266,7 @@ class MeasureTape(NamedTuple):
 
 def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], MeasureTape]:
     """The geometry of right hands ``j (3, 21, M)`` (structure of arrays): bone lengths (5 fingers, 4 levels, M),
-    palm curvature and angles (4, M), joint angles (2, 5, 3 levels, M), with ``with_frames`` the frames
+    palm curvature and angles (1, 4, M), joint angles (2, 5, 3 levels, M), with ``with_frames`` the frames
     (3 components, 3 axes, 5, 3 levels, M); and the :class:`MeasureTape` for :func:`_measure_adjoint`.
 
     Bones are unit directions u (a zero-length bone takes its parent's); each level's frame is the previous one
@@ -278,12 +276,13 @@ def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], M
     fingers = xp.reshape(j[:, 1:], (3, 5, 4, m))  # joints by finger and level, base first
     parents = xp.concat([xp.broadcast_to(j[:, 0:1, None], (3, 5, 1, m)), fingers[:, :, :3]], axis=2)
     bones = fingers - parents  # (3, 5, 4 levels, M); level 0: the root bones
-    sq = xp.sum(bones * bones, axis=0)
+    sq = xp.sum(bones * bones, axis=0, keepdims=True)  # (1, 5, 4, M)
     lengths = length_from_squared(sq)
-    keep = long_enough(sq, palm_scale_sq(xp, sq[:, 0])[:, None])  # too short: no gradient to its direction
-    cut = cut_gradient(bones, keep[None])
-    palm, palm_tape = _palm(xp, cut[:, :, 0], sq[:, 0], taped=True)
-    x, y, z, first_tape = _first_frames(xp, cut[:, :, 0], sq[:, 0], palm)
+    root_sq = sq[:, :, 0]
+    keep = sq > SINGULAR_TOL**2 * xp.mean(root_sq, axis=1, keepdims=True)[:, :, None]  # too short: no gradient
+    cut = cut_gradient(bones, keep)
+    palm, palm_tape = _palm(xp, cut[:, :, 0], root_sq, taped=True)
+    x, y, z, first_tape = _first_frames(xp, cut[:, :, 0], root_sq, palm)
     u_1, direction_1 = unit_taped(xp, cut[:, :, 1], z)  # a zero-length bone passes its frame on
     u_2, direction_2 = unit_taped(xp, cut[:, :, 2], u_1)
     axes_1 = xp.stack([x, y], axis=1)
@@ -291,7 +290,7 @@ def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], M
     axes_3, transport_2 = _transport(xp, axes_2, u_1, u_2)
     axes, zs = xp.stack([axes_1, axes_2, axes_3], axis=3), xp.stack([z, u_1, u_2], axis=2)
     angles, angle_tape = _angles(xp, axes, zs, cut[:, :, 1:])
-    out = (lengths, palm.curvature, palm.angles, angles)
+    out = (lengths[0], palm.curvature, palm.angles, angles)
     if with_frames:
         out += (xp.concat([axes, zs[:, None]], axis=1),)
     tape = MeasureTape(
@@ -302,7 +301,7 @@ def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], M
 
 def _measure_adjoint(xp, t: MeasureTape, g_lengths: Array, g_curvature: Array, g_palm: Array, g_angles: Array) -> Array:
     """The gradient ``(3, 21, M)`` with respect to the joints of :func:`_measure_core`'s outputs given theirs
-    (the analytic backward of :class:`_MeasureFunction`; the same gradient cuts as autograd through the forward)."""
+    (the analytic backward of ``MeasureFunction``; the same gradient cuts as autograd through the forward)."""
     g_axes, g_z, g_bone = _angles_adjoint(xp, t.angles, g_angles)
     g_u = [g_z[:, :, 0], g_z[:, :, 1], g_z[:, :, 2]]
     g_carried = g_axes[:, :, :, 2]
@@ -315,12 +314,16 @@ def _measure_adjoint(xp, t: MeasureTape, g_lengths: Array, g_curvature: Array, g
     g_b1, g_root_z = unit_adjoint(xp, t.direction_1, g_u[1] + g_parent)
     g_root, g_normals = _first_frames_adjoint(xp, t.first, g_carried[:, 0], g_carried[:, 1], g_u[0] + g_root_z)
     g_root = g_root + _palm_adjoint(xp, t.palm, g_curvature, g_palm, g_normals)
-    g_cut = xp.stack([g_root, g_bone[:, :, 0] + g_b1, g_bone[:, :, 1] + g_b2, g_bone[:, :, 2]], axis=2)
+    g_levels = xp.concat(
+        [g_bone[:, :, 0:1] + g_b1[:, :, None], g_bone[:, :, 1:2] + g_b2[:, :, None], g_bone[:, :, 2:]], axis=2
+    )
+    g_cut = xp.concat([g_root[:, :, None], g_levels], axis=2)
     floor = tiny(xp, t.lengths) ** 0.5
-    g_bones = xp.where(t.keep[None], g_cut, 0.0) + t.bones * (g_lengths / xp.maximum(t.lengths, floor))[None]
+    g_bones = xp.where(t.keep, g_cut, constant(xp, (0.0,), g_cut))
+    g_bones = g_bones + t.bones * (g_lengths[None] / xp.maximum(t.lengths, floor))
     zero = xp.zeros_like(g_bones[:, :, :1])
     g_fingers = g_bones - xp.concat([g_bones[:, :, 1:], zero], axis=2)  # bones = fingers − parents
-    g_wrist = -xp.sum(g_bones[:, :, 0], axis=1)[:, None]
+    g_wrist = -xp.sum(g_bones[:, :, 0], axis=1, keepdims=True)
     return xp.concat([g_wrist, xp.reshape(g_fingers, (3, 20, g_bones.shape[-1]))], axis=1)
 
 
@@ -430,7 +433,7 @@ def _forward_flat(palm: Array, angles: Array, lengths: Array) -> tuple[Array]:
     length = xp.reshape(_rows_first(xp, lengths), (5, 3, m))
     wrist, position = p.a[:, 0:1], p.a[:, 1:6]
     root = position - wrist
-    root_sq = xp.sum(root * root, axis=0)
+    root_sq = xp.sum(root * root, axis=0, keepdims=True)
     x, y, z, _ = _first_frames(xp, root, root_sq, _palm(xp, root, root_sq))
     axes = xp.stack([x, y], axis=1)
     chain = [position]
@@ -438,8 +441,8 @@ def _forward_flat(palm: Array, angles: Array, lengths: Array) -> tuple[Array]:
         flexion, abduction = ang[:, level, 0], ang[:, level, 1]
         ca = xp.cos(abduction)
         d = xp.stack([xp.sin(flexion) * ca, xp.sin(abduction), xp.cos(flexion) * ca], axis=0)
-        direction = xp.sum(axes * d[None, 0:2], axis=1) + z * d[2][None]
-        position = position + direction * length[:, level][None]
+        direction = xp.sum(axes * d[None, 0:2], axis=1) + z * d[2:3]
+        position = position + direction * length[None, :, level]
         chain.append(position)
         if level < 2:
             axes, _ = _transport(xp, axes, z, direction)

@@ -38,7 +38,6 @@ from .vec import (
     batched,
     constant,
     cut_gradient,
-    dot,
     tiny,
     to_soa,
     unit_adjoint,
@@ -65,7 +64,7 @@ def _perpendicular(xp, v: Array) -> Array:
 
 
 def _perpendicular_taped(xp, v: Array) -> tuple[Array, UnitTape]:
-    sq = xp.sum(v * v, axis=0)
+    sq = xp.sum(v * v, axis=0, keepdims=True)
     flat = xp.stack([v[1], -v[0], xp.zeros_like(v[0])], axis=0)  # v × ẑ
     return unit_taped(xp, flat, constant(xp, X_HAT, v), degenerate_tolerance_sq(xp, v) * sq, SINGULAR_TOL**2 * sq)
 
@@ -103,7 +102,9 @@ class Palm(NamedTuple):
 def palm_soa(r: V, length_sq: Array | None = None) -> Palm:
     """Palm quantities from root bones ``r`` (rows (5, M)); ``length_sq`` (5, M) = their squared lengths if known."""
     xp = namespace(r.a)
-    return _palm(xp, r.a, dot(r, r) if length_sq is None else length_sq)
+    sq = xp.sum(r.a * r.a, axis=0, keepdims=True) if length_sq is None else length_sq[None]
+    palm = _palm(xp, r.a, sq)
+    return palm._replace(curvature=palm.curvature[0], angles=palm.angles[0])
 
 
 class PalmTape(NamedTuple):
@@ -127,17 +128,17 @@ class PalmTape(NamedTuple):
 
 
 def _palm(xp, r: Array, sq: Array, taped: bool = False) -> Palm | tuple[Palm, PalmTape]:
-    """:func:`palm_soa` of root bones ``r (3, 5, M)`` with squared lengths ``sq (5, M)`` (and, with ``taped``,
-    its :class:`PalmTape`). The curvature's floor passes no gradient."""
+    """:func:`palm_soa` of root bones ``r (3, 5, M)`` with squared lengths ``sq (1, 5, M)`` (and, with ``taped``,
+    its :class:`PalmTape`); curvature and angles are ``(1, 4, M)``. The curvature's floor passes no gradient."""
     tol_sq = degenerate_tolerance_sq(xp, r)
     guard = SINGULAR_TOL**2
     floor_value = tiny(xp, sq)
-    scale_sq = palm_scale_sq(xp, sq)
-    r = cut_gradient(r, long_enough(sq, scale_sq)[None])
+    scale_sq = xp.mean(sq, axis=1, keepdims=True)  # (1, 1, M)
+    r = cut_gradient(r, sq > guard * scale_sq)
     a, b = r[:, 0:4], r[:, 1:5]
     c = xp.linalg.cross(b, a, axis=0)  # b_{i+1} × b_i
-    pair_sq = sq[:-1] * sq[1:]
-    total_sq = xp.sum(pair_sq, axis=0, keepdims=True)
+    pair_sq = sq[:, :-1] * sq[:, 1:]
+    total_sq = xp.sum(pair_sq, axis=1, keepdims=True)
     perp, perp_tape = _perpendicular_taped(xp, r[:, 2:3])
     palm_normal, normal_tape = unit_taped(
         xp, xp.sum(c, axis=1, keepdims=True), perp, tol_sq * total_sq, guard * total_sq
@@ -148,58 +149,46 @@ def _palm(xp, r: Array, sq: Array, taped: bool = False) -> Palm | tuple[Palm, Pa
     e = xp.concat([n[:, :1], inner, n[:, 3:]], axis=1)
     e_step = e[:, 1:] - e[:, :-1]
     db = b - a
-    db_sq = xp.sum(db * db, axis=0)
+    db_sq = xp.sum(db * db, axis=0, keepdims=True)
     floor = xp.maximum(guard * detached(scale_sq), floor_value)
     den_free = db_sq > floor
     inv_den = 1 / xp.maximum(db_sq, floor)
-    curvature = xp.sum(e_step * db, axis=0) * inv_den
+    curvature = xp.sum(e_step * db, axis=0, keepdims=True) * inv_den
     # φ = atan2(|a × b|, a·b); a zero-length bone (|a||b| = 0) has φ = atan2(0, 1) = 0
     angle_ok = pair_sq > floor_value
-    cos_part = xp.where(angle_ok, xp.sum(a * b, axis=0), 1.0)
-    c_length = length_from_squared(xp.sum(c * c, axis=0))
+    cos_part = xp.where(angle_ok, xp.sum(a * b, axis=0, keepdims=True), constant(xp, (1.0,), sq))
+    c_length = length_from_squared(xp.sum(c * c, axis=0, keepdims=True))
     palm = Palm(V(n), V(palm_normal), curvature, xp.atan2(c_length, cos_part))
     if not taped:
         return palm
     tape = PalmTape(
-        a,
-        b,
-        c,
-        c_length,
-        cos_part,
-        angle_ok,
-        perp_tape,
-        normal_tape,
-        n_tape,
-        inner_tape,
-        e_step,
-        db,
-        inv_den,
-        den_free,
-        curvature,
-    )
+        a, b, c, c_length, cos_part, angle_ok, perp_tape, normal_tape, n_tape, inner_tape, e_step, db, inv_den,
+        den_free, curvature,
+    )  # fmt: skip
     return palm, tape
 
 
 def _palm_adjoint(xp, t: PalmTape, g_curvature: Array, g_angles: Array, g_normals: Array) -> Array:
     """The gradient ``(3, 5, M)`` with respect to the root bones given to :func:`_palm` (before its gradient cut,
-    which the caller applies) of the curvature ``(4, M)``, angles ``(4, M)`` and normals ``(3, 4, M)``, given
-    their gradients."""
-    zero = xp.zeros_like(t.a[:, :1])
+    which the caller applies) of the curvature ``(1, 4, M)``, angles ``(1, 4, M)`` and normals ``(3, 4, M)``,
+    given their gradients."""
+    zero, nothing = xp.zeros_like(t.a[:, :1]), constant(xp, (0.0,), t.a)
     # φ = atan2(|c|, a·b)
     den = t.c_length * t.c_length + t.cos_part * t.cos_part
     g_length = g_angles * t.cos_part / den
-    g_cos = xp.where(t.angle_ok, -g_angles * t.c_length / den, 0.0)
-    g_c = t.c * (g_length / xp.maximum(t.c_length, tiny(xp, den) ** 0.5))[None]
-    g_a, g_b = t.b * g_cos[None], t.a * g_cos[None]
+    g_cos = xp.where(t.angle_ok, -g_angles * t.c_length / den, nothing)
+    g_c = t.c * (g_length / xp.maximum(t.c_length, tiny(xp, den) ** 0.5))
+    g_a, g_b = t.b * g_cos, t.a * g_cos
     # κ = (e_{i+1} − e_i)·db / max(|db|², floor)
     g_num = g_curvature * t.inv_den
-    g_step = t.db * g_num[None]
-    g_db = t.e_step * g_num[None] - t.db * xp.where(t.den_free, 2 * g_curvature * t.curvature * t.inv_den, 0.0)[None]
+    g_step = t.db * g_num
+    g_db = t.e_step * g_num - t.db * xp.where(t.den_free, 2 * g_curvature * t.curvature * t.inv_den, nothing)
     g_e = xp.concat([zero, g_step], axis=1) - xp.concat([g_step, zero], axis=1)  # e_step = e[1:] − e[:-1]
     # e = (n_1, inner_1..3, n_4); inner_i = unit(n_{i+1} + n_i, N̂)
     g_sum, g_fallback = unit_adjoint(xp, t.inner, g_e[:, 1:4])
-    g_n = g_normals + xp.concat([g_e[:, :1], zero, zero, g_e[:, 4:]], axis=1)
-    g_n = g_n + xp.concat([g_sum, zero], axis=1) + xp.concat([zero, g_sum], axis=1)
+    g_n = g_normals + xp.concat(
+        [g_e[:, :1] + g_sum[:, :1], g_sum[:, 1:] + g_sum[:, :-1], g_e[:, 4:] + g_sum[:, 2:]], axis=1
+    )
     g_normal = xp.sum(g_fallback, axis=1, keepdims=True)
     # n = unit(c, N̂); N̂ = unit(Σ c, perpendicular(b_3))
     g_c_n, g_fallback = unit_adjoint(xp, t.n, g_n)
@@ -208,9 +197,9 @@ def _palm_adjoint(xp, t: PalmTape, g_curvature: Array, g_angles: Array, g_normal
     # c = b × a, db = b − a
     g_a = g_a + xp.linalg.cross(g_c, t.b, axis=0) - g_db
     g_b = g_b + xp.linalg.cross(t.a, g_c, axis=0) + g_db
-    g_r = xp.concat([g_a, zero], axis=1) + xp.concat([zero, g_b], axis=1)
     g_middle = _perpendicular_adjoint(xp, t.perp, g_perp)
-    return g_r + xp.concat([zero, zero, g_middle, zero, zero], axis=1)
+    middle = g_a[:, 1:] + g_b[:, :3] + xp.concat([zero, g_middle, zero], axis=1)  # root bones 2–4 are in a and b
+    return xp.concat([g_a[:, :1], middle, g_b[:, 3:]], axis=1)
 
 
 def _per_hand(root_bones: Array, pick) -> Array:

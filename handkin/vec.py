@@ -166,11 +166,11 @@ class UnitTape(NamedTuple):
     u: Array
     """The result ``(3, ...)``."""
     inv: Array
-    """``1 / |v|`` ``(...)`` (floored)."""
+    """``1 / |v|`` ``(1, ...)`` (floored)."""
     passes: Array
-    """Bool ``(...)``: the result is ``v / |v|`` and passes a gradient to ``v`` (not cut by the guard)."""
+    """Bool ``(1, ...)``: the result is ``v / |v|`` and passes a gradient to ``v`` (not cut by the guard)."""
     fallback: Array
-    """Bool ``(...)``: the result is the fallback."""
+    """Bool ``(1, ...)``: the result is the fallback."""
 
 
 def unit_taped(
@@ -178,19 +178,20 @@ def unit_taped(
 ) -> tuple[Array, UnitTape]:
     """``v / |v|`` of vectors ``v (3, ...)`` (components first), or ``fallback`` (unit vectors, broadcastable)
     where ``|v|² <= threshold_sq``; with ``guard_sq``, the gradient of ``v / |v|`` is cut (:func:`cut_gradient`)
-    where ``|v|² <= guard_sq`` (so it is at most ``1 / √guard_sq``). Thresholds are scalars or ``(...)`` arrays.
-    Also returns the :class:`UnitTape` for :func:`unit_adjoint`."""
-    sq = xp.sum(v * v, axis=0)
+    where ``|v|² <= guard_sq`` (so it is at most ``1 / √guard_sq``). Thresholds are scalars or arrays
+    broadcastable to ``(1, ...)``. Also returns the :class:`UnitTape` for :func:`unit_adjoint` (its fields are
+    ``(1, ...)``, like every scalar of the taped geometry)."""
+    sq = xp.sum(v * v, axis=0, keepdims=True)
     floor = tiny(xp, sq)
     inv = 1 / xp.sqrt(xp.maximum(sq, floor))
-    scaled = v * inv[None]
-    passes = sq > threshold_sq + floor
+    taken = sq <= threshold_sq + floor
+    scaled = v * inv
+    passes = ~taken
     if guard_sq is not None:
         guard = sq > guard_sq
-        scaled = cut_gradient(scaled, guard[None])
+        scaled = cut_gradient(scaled, guard)
         passes = passes & guard
-    taken = sq <= threshold_sq + floor
-    u = xp.where(taken[None], fallback, scaled)
+    u = xp.where(taken, fallback, scaled)
     return u, UnitTape(u, inv, passes, taken)
 
 
@@ -204,9 +205,9 @@ def unit(
 def unit_adjoint(xp, tape: UnitTape, g: Array) -> tuple[Array, Array]:
     """The gradients ``(g_v, g_fallback)`` of a :func:`unit_taped` result given its gradient ``g (3, ...)``:
     ``(g − u (u·g)) / |v|`` where the result is ``v / |v|`` and the guard passes, ``g`` where it is the fallback."""
-    u = tape.u
-    g_v = xp.where(tape.passes[None], (g - u * xp.sum(u * g, axis=0)[None]) * tape.inv[None], 0.0)
-    return g_v, xp.where(tape.fallback[None], g, 0.0)
+    u, zero = tape.u, constant(xp, (0.0,), g)
+    g_v = xp.where(tape.passes, (g - u * xp.sum(u * g, axis=0, keepdims=True)) * tape.inv, zero)
+    return g_v, xp.where(tape.fallback, g, zero)
 
 
 def normalize(
