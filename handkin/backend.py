@@ -68,6 +68,12 @@ class _TorchNamespace:
     def stack(self, arrays: Any, axis: int = 0) -> Any:
         return self._torch.stack(list(arrays), dim=axis)
 
+    def sign(self, x: Any) -> Any:
+        return self._torch.sign(x)
+
+    def rsqrt(self, x: Any) -> Any:
+        return self._torch.rsqrt(x)
+
     def clip(self, x: Any, min: Any = None, max: Any = None) -> Any:  # noqa: A002 (the array API's names)
         return self._torch.clamp(x, min=min, max=max)
 

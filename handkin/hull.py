@@ -37,7 +37,7 @@ import numpy as np
 
 from .backend import Array, as_float_array, is_torch, length_from_squared, namespace, to_torch
 from .errors import HandkinError, LimitsError, NonFiniteError, ShapeError
-from .vec import batched
+from .vec import batched, constant
 
 #: Default Ramer–Douglas–Peucker tolerance of :func:`fit_polygon`, as a fraction of the hull's diameter.
 RDP_FRACTION = 1e-3
@@ -765,21 +765,23 @@ def _bmc_value_and_gradient(xp: Any, pts: Any, edges: Any, with_gradient: bool =
     inside = xp.all(xp.sum(w * normal, axis=1) >= 0, axis=1) & xp.all(
         (pts >= box[:, 0:2]) & (pts <= box[:, 2:4]), axis=1
     )
-    value = xp.where(inside, 0.0, xp.min(per_edge, axis=1))
+    zero = constant(xp, (0.0,), per_edge)[0]
+    value = xp.where(inside, zero, xp.min(per_edge, axis=1))
     if not with_gradient:
         return value, None
+    m = pts.shape[-1]
     nearest = xp.argmin(per_edge, axis=1)[:, None, None]  # (J, 1, 1, M): the first smallest
-
-    def pick(a: Any) -> Any:  # (J, k, N, M or 1) at the nearest edge → (J, k, 1, M)
-        full = xp.broadcast_to(a, (*a.shape[:3], pts.shape[-1]))
-        return xp.take_along_axis(full, xp.broadcast_to(nearest, (a.shape[0], a.shape[1], 1, pts.shape[-1])), axis=2)
-
-    cp, sp, e, t_near, inv = pick(cos_p), pick(sin_p), pick(edge), pick(t), pick(inv_ee)
+    table = xp.broadcast_to(edges[:, 0:5, :, None], (*edges.shape[:1], 5, edges.shape[2], m))
+    near = xp.take_along_axis(table, xp.broadcast_to(nearest, (nearest.shape[0], 5, 1, m)), axis=2)
+    t_near = xp.take_along_axis(t, nearest, axis=2)  # (J, 1, 1, M)
+    e, inv = near[:, 2:4], near[:, 4:5]
+    p_near = near[:, 0:2] + t_near * e
+    cp, sp = xp.cos(p_near), xp.sin(p_near)
     sc, ss = xp.sign(cos_t - cp), xp.sign(sin_t - sp)
     grad_p = sc * sp - ss * cp
-    slide = xp.where((t_near > 0) & (t_near < 1), xp.sum(e * grad_p, axis=1, keepdims=True) * inv, 0.0)
+    slide = xp.where((t_near > 0) & (t_near < 1), xp.sum(e * grad_p, axis=1, keepdims=True) * inv, zero)
     grad = (ss * cos_t - sc * sin_t + slide * e)[:, :, 0]  # (J, 2, M)
-    return value, xp.where(inside[:, None], 0.0, grad)
+    return value, xp.where(inside[:, None], zero, grad)
 
 
 def _bmc_autograd() -> Any:

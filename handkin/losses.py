@@ -137,7 +137,9 @@ class _BMCLossBody:
         self.reduction = reduction
         self.return_terms = return_terms
         for name, value in limit_arrays(limits)._asdict().items():
-            self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32))
+            # the edge table is derived from the polygons: kept off the state dict (checkpoints stay as they were)
+            persistent = name != "polygon_edges"
+            self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32), persistent=persistent)
 
     def arrays(self, like: Array) -> LimitArrays:
         return LimitArrays(*(getattr(self, name).to(like.dtype) for name in LimitArrays._fields))

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .backend import Array, detached, length_from_squared, namespace, promote_half
+from .backend import Array, detached, length_from_squared, namespace, promote_half, take
 from .vec import (
     SINGULAR_TOL,
     UnitTape,
@@ -65,14 +65,14 @@ def _perpendicular(xp, v: Array) -> Array:
 
 def _perpendicular_taped(xp, v: Array) -> tuple[Array, UnitTape]:
     sq = xp.sum(v * v, axis=0, keepdims=True)
-    flat = xp.stack([v[1], -v[0], xp.zeros_like(v[0])], axis=0)  # v × ẑ
+    flat = take(v, (1, 0, 2), axis=0) * constant(xp, (1.0, -1.0, 0.0), v)  # v × ẑ = (v_y, −v_x, 0)
     return unit_taped(xp, flat, constant(xp, X_HAT, v), degenerate_tolerance_sq(xp, v) * sq, SINGULAR_TOL**2 * sq)
 
 
 def _perpendicular_adjoint(xp, tape: UnitTape, g: Array) -> Array:
     """The gradient with respect to ``v`` of :func:`_perpendicular_taped` given the result's gradient ``g``."""
     g_flat = unit_adjoint(xp, tape, g)[0]
-    return xp.stack([-g_flat[1], g_flat[0], xp.zeros_like(g_flat[0])], axis=0)
+    return take(g_flat * constant(xp, (1.0, -1.0, 0.0), g_flat), (1, 0, 2), axis=0)
 
 
 def palm_scale_sq(xp, root_length_sq: Array) -> Array:

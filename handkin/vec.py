@@ -173,6 +173,11 @@ class UnitTape(NamedTuple):
     """Bool ``(1, ...)``: the result is the fallback."""
 
 
+def rsqrt(xp, x: Array) -> Array:
+    """``1 / sqrt(x)`` (one operation in torch)."""
+    return xp.rsqrt(x) if hasattr(xp, "rsqrt") else 1 / xp.sqrt(x)
+
+
 def unit_taped(
     xp, v: Array, fallback: Array, threshold_sq: Array | float = 0.0, guard_sq: Array | float | None = None
 ) -> tuple[Array, UnitTape]:
@@ -183,7 +188,7 @@ def unit_taped(
     ``(1, ...)``, like every scalar of the taped geometry)."""
     sq = xp.sum(v * v, axis=0, keepdims=True)
     floor = tiny(xp, sq)
-    inv = 1 / xp.sqrt(xp.maximum(sq, floor))
+    inv = rsqrt(xp, xp.maximum(sq, floor))
     taken = sq <= threshold_sq + floor
     scaled = v * inv
     passes = ~taken
@@ -334,6 +339,7 @@ __all__ = [
     "mask",
     "normalize",
     "unit",
+    "rsqrt",
     "constant",
     "unit_taped",
     "unit_adjoint",

@@ -276,6 +276,7 @@ NOT_DIFFERENTIABLE: dict[str, str] = {
     "metrics.pck_curve": "a step function of the errors (counts)",
     "metrics.evaluate": "host-side scores (floats) for reports",
     "hull.contains": "a bool mask",
+    "hull.polygon_edges": "limit preparation (the edge table of fixed polygons), built once per limits",
     "hull.convex_hull": "numpy-only polygon preparation",
     "hull.rdp": "numpy-only polygon preparation",
     "hull.fit_polygon": "numpy-only polygon preparation",

@@ -149,7 +149,8 @@ def test_gradient_descent_repairs_an_implausible_pose():
 def test_module_buffers_dtype_and_autocast(tight):
     module = BMCLoss(tight)
     names = dict(module.named_buffers())
-    assert set(names) == {"bones", "curvature", "palm_angles", "polygons", "couplings"}
+    assert set(names) == {"bones", "curvature", "palm_angles", "polygons", "couplings", "polygon_edges"}
+    assert set(module.state_dict()) == {"bones", "curvature", "palm_angles", "polygons", "couplings"}
     assert names["polygons"].dtype == torch.float32 and names["polygons"].device.type == "cpu"
     assert all(b.device.type == "meta" for b in module.to("meta").buffers())
     module = BMCLoss(tight)
