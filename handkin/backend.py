@@ -7,7 +7,8 @@ follow the input. torch is imported only when a torch tensor is actually passed 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from functools import cache, lru_cache, wraps
 from typing import Any, TypeVar
 
@@ -91,6 +92,35 @@ def _torch_shim(compat: Any) -> _TorchNamespace:
     # functools.cache rather than a dict: torch.compile traces through the cache without guarding on its contents,
     # so filling it while tracing does not make the next call recompile
     return _TorchNamespace(compat)
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def single_threaded(like: Array) -> contextlib.AbstractContextManager:
+    """A context running torch's CPU kernels on one thread while handkin's small-tensor kernels run on ``like``'s
+    device (a no-op for numpy, other devices, one thread already, and while ``torch.compile`` traces).
+
+    The loss's tensors are small (a few thousand elements per operation at B = 256), so intra-op threads buy
+    nothing, and each parallel region waits for every thread: on a busy machine that is a scheduler time slice
+    (8–12 ms measured on 2 cores, against ~0.01 ms for the work), and torch's sin/cos already go parallel above
+    2048 elements. One thread keeps the step the same with 1 or 2 threads (``benchmarks/bench_losses.py``)."""
+    if not is_torch(like) or like.device.type != "cpu":
+        return contextlib.nullcontext()
+    import torch
+
+    if torch.compiler.is_compiling() or torch.get_num_threads() == 1:
+        return contextlib.nullcontext()
+    return _one_thread()
 
 
 def is_torch(x: Array) -> bool:

@@ -40,7 +40,7 @@ from pydantic import model_validator
 
 from . import anatomy
 from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
-from .backend import Array, is_torch, length_from_squared, namespace, promote_half, to_numpy
+from .backend import Array, is_torch, length_from_squared, namespace, promote_half, single_threaded, to_numpy
 from .errors import ShapeError
 from .palm import (
     Z_HAT,
@@ -174,7 +174,7 @@ def _transport(xp, axes: Array, u_a: Array, u_b: Array) -> tuple[Array, Transpor
     w = xp.where(ahead, (u_a + u_b) * inv, u_a)
     along = xp.sum(axes * u_b[:, None], axis=0, keepdims=True)  # (v·u_b) for v = x, y: (1, 2, ...)
     moved = axes - w[:, None] * along
-    flip = constant(xp, (-2.0, 0.0), axes[0])[None]
+    flip = constant(xp, (-2.0, 0.0), axes, axis=1)
     moved = xp.where(ahead[:, None], moved, moved + axes * flip)
     keep = (one_plus > SINGULAR_TOL**2 / 2)[:, None]  # 1 + cos(π − α) ≈ α²/2
     moved = cut_gradient(moved, keep)
@@ -185,7 +185,7 @@ def _transport_adjoint(xp, t: TransportTape, g: Array) -> tuple[Array, Array, Ar
     """Gradients ``(axes, u_a, u_b)`` of :func:`_transport` given the carried axes' gradient ``g (3, 2, ...)``."""
     zero = constant(xp, (0.0,), g)
     g = xp.where(t.keep, g, zero)
-    flip = constant(xp, (-2.0, 0.0), t.axes[0])[None]
+    flip = constant(xp, (-2.0, 0.0), t.axes, axis=1)
     g_axes = xp.where(t.ahead[:, None], g, g + g * flip)
     g_along = -xp.sum(t.w[:, None] * g, axis=0, keepdims=True)
     g_w = -xp.sum(g * t.along, axis=1)
@@ -345,7 +345,8 @@ def _measure_autograd() -> Any:
         @staticmethod
         @torch.autograd.function.once_differentiable
         def backward(ctx: Any, *grads: Any) -> Any:
-            return _measure_adjoint(namespace(grads[0]), ctx.tape, *grads)
+            with single_threaded(grads[0]):
+                return _measure_adjoint(namespace(grads[0]), ctx.tape, *grads)
 
     _MEASURE_FUNCTION = MeasureFunction
     return MeasureFunction

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from .backend import Array, backend_name, is_torch, namespace
+from .backend import Array, backend_name, is_torch, namespace, single_threaded
 from .bounds import (
     LimitArrays,
     coupling_excess,
@@ -59,8 +59,12 @@ def bmc_terms(joints: Array, arrays: LimitArrays, weights: Mapping[str, float] |
 
     One :func:`~handkin.frames.measure` (in torch with its fused analytic backward), one interval excess over the
     28 bone, curvature and palm-angle values, one D_A over the 15 joints."""
+    with single_threaded(joints):
+        return _bmc_terms(joints, arrays, {**DEFAULT_WEIGHTS, **(weights or {})})
+
+
+def _bmc_terms(joints: Array, arrays: LimitArrays, w: Mapping[str, float]) -> LossTerms:
     xp = namespace(joints)
-    w = {**DEFAULT_WEIGHTS, **(weights or {})}
     m = measure(joints, with_frames=False)
     values = xp.concat([m.bone_lengths, m.palm_curvature, m.palm_angles], axis=-1)
     excess = interval_excess(values, xp.concat([arrays.bones, arrays.curvature, arrays.palm_angles], axis=0))

@@ -103,15 +103,18 @@ def const(xp, values: tuple[float, float, float], like: V) -> V:
 _CONSTANTS: dict[tuple, Any] = {}
 
 
-def constant(xp, values: tuple[float, ...], like: Array) -> Array:
-    """``values`` as an array ``(len(values), 1, …, 1)`` with ``like``'s dtype, device and number of axes, built
-    once per (dtype, device) (a constant, not one operation per call; built afresh while ``torch.compile`` traces)."""
+def constant(xp, values: tuple[float, ...], like: Array, axis: int = 0) -> Array:
+    """``values`` as an array with ``like``'s dtype, device and number of axes, the values along ``axis`` and
+    size 1 elsewhere; built once per (dtype, device) (a constant, not one operation per call; built afresh while
+    ``torch.compile`` traces)."""
     device = array_api_compat.device(like)
-    key = (values, str(like.dtype), str(device), like.ndim, type(like))
+    key = (values, str(like.dtype), str(device), like.ndim, axis, type(like))
     cached = _CONSTANTS.get(key)
     if cached is not None and not _compiling():
         return cached
-    array = xp.reshape(xp.asarray(values, dtype=like.dtype, device=device), (len(values), *([1] * (like.ndim - 1))))
+    shape = [1] * like.ndim
+    shape[axis] = len(values)
+    array = xp.reshape(xp.asarray(values, dtype=like.dtype, device=device), tuple(shape))
     if not _compiling():
         _CONSTANTS[key] = array
     return array
