@@ -121,7 +121,10 @@ class ReferenceBMC:
     """
 
     def __init__(
-        self, limits: JointLimits | None = None, weights: dict[str, float] | None = None, arrays: LimitArrays | None = None
+        self,
+        limits: JointLimits | None = None,
+        weights: dict[str, float] | None = None,
+        arrays: LimitArrays | None = None,
     ) -> None:
         """``arrays``: the limit values to use instead of ``limit_arrays(limits)`` (e.g. a BMCLoss's buffers)."""
         limits = JointLimits.default() if limits is None else limits
