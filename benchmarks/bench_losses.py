@@ -4,14 +4,16 @@ Hand-BMC-style reference of benchmarks/bmc_reference.py; then the numpy loss and
 Run: python benchmarks/bench_losses.py [--compile] [--quick]
 
 The torch rows are measured INTERLEAVED: every round runs each (threads, input, B, contender) cell once, in an order
-rotated from round to round, and the table gives the median over rounds of each round's median (ms per
-forward+backward step, float32, mean reduction). Inputs: the real hands of ../shared/data/rhd_excerpt (right hands,
-normalised by the reference bone, resampled with replacement to B) as they are ("real": inside the default limits)
-and with N(0, 0.05) noise in reference-bone units on every coordinate ("noisy": ~90 % of the hands violate a
-limit, ~12 % of the joint angles lie outside their polygons); without
-the shared data, hands posed with random angles stand in. It also prints the ATen ops per step (a TorchDispatchMode
-counting func.overloadpacket) of each eager contender at B=256. Targets of the issue: loss fwd+bwd at B=256 ≤ 2 ms,
-constrain ≥ 10,000 poses/s.
+rotated from round to round, and the table gives the median over rounds of each round's median (of ≤ --repeats
+calls, fewer once 0.5 s is spent), in ms per forward+backward step (float32, mean reduction).
+
+Inputs: the real hands of ../shared/data/rhd_excerpt (right hands, normalised by the reference bone, resampled with
+replacement to B) as they are ("real": inside the default limits) and with N(0, 0.05) noise in reference-bone units
+on every coordinate ("noisy": ~90 % of the hands violate a limit, ~12 % of the joint angles lie outside their
+polygons); without the shared data, hands posed with random angles stand in. It also prints the ATen ops per step
+(a TorchDispatchMode counting func.overloadpacket) of each eager contender at B=256.
+
+Targets of the issue: loss fwd+bwd at B=256 ≤ 2 ms, constrain ≥ 10,000 poses/s.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def torch_rows(args, torch, hands, rng) -> None:
                 rows.append([threads, kind, b, *cells_, f"{ratio:.1f}×"])
     print(
         f"\nforward+backward per step: median of {args.rounds} interleaved rounds [fastest–slowest round], each the "
-        f"median of {args.repeats} calls after {warmup} warm-up"
+        f"median of ≤ {args.repeats} calls (≤ 0.5 s) after {warmup} warm-up call in the first round"
     )
     print(format_table(head, rows))
 
@@ -162,7 +164,12 @@ def torch_rows(args, torch, hands, rng) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5, help="timed calls per cell and round (their median is kept)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="timed calls per cell and round, at most (fewer once 0.5 s is spent; their median is kept)",
+    )
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (the table gives their median)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile(BMCLoss) (minutes to compile)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="torch thread counts to interleave")

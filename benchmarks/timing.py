@@ -26,13 +26,14 @@ def median_ms(fn, repeats: int = 30, warmup: int = 3) -> float:
     return times[len(times) // 2] * 1e3
 
 
-def interleaved_ms(cells: dict, rounds: int, repeats: int, warmup: int = 1, before=None) -> dict:
+def interleaved_ms(cells: dict, rounds: int, repeats: int, warmup: int = 1, before=None, budget_s: float = 0.5) -> dict:
     """Median-of-rounds milliseconds per call of each cell, measured interleaved.
 
-    ``cells`` maps a key to a zero-argument callable. Each round runs every cell once (``repeats`` timed calls
-    after ``warmup`` untimed ones, their median kept), in an order rotated by one from round to round, so slow
-    phases of a shared machine hit every cell alike. ``before(key)`` (e.g. setting the thread count) runs before
-    each cell's calls. Returns ``{key: (median over rounds, [per-round medians])}``.
+    ``cells`` maps a key to a zero-argument callable. Each round runs every cell once — up to ``repeats`` timed
+    calls, fewer once ``budget_s`` seconds are spent (at least one), their median kept — in an order rotated by one
+    from round to round, so slow phases of a shared machine hit every cell alike. The first round starts each cell
+    with ``warmup`` untimed calls. ``before(key)`` (e.g. setting the thread count) runs before each cell's calls.
+    Returns ``{key: (median over rounds, [per-round medians])}``.
     """
     keys = list(cells)
     per_round: dict = {k: [] for k in keys}
@@ -41,6 +42,13 @@ def interleaved_ms(cells: dict, rounds: int, repeats: int, warmup: int = 1, befo
         for key in keys[shift:] + keys[:shift]:
             if before is not None:
                 before(key)
-            times = sorted(run_times(cells[key], repeats, warmup))
+            for _ in range(warmup if r == 0 else 0):
+                cells[key]()
+            times: list[float] = []
+            while len(times) < repeats and (not times or sum(times) < budget_s):
+                t0 = time.perf_counter()
+                cells[key]()
+                times.append(time.perf_counter() - t0)
+            times.sort()
             per_round[key].append(times[len(times) // 2] * 1e3)
     return {k: (sorted(v)[len(v) // 2], v) for k, v in per_round.items()}
