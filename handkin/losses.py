@@ -31,6 +31,7 @@ from .bounds import (
 )
 from .errors import BackendError, LimitsError
 from .frames import measure
+from .hull import polygon_edges
 from .limits import JointLimits
 from .skeleton import HandSkeleton
 
@@ -146,7 +147,12 @@ class _BMCLossBody:
             self.register_buffer(name, torch.as_tensor(value, dtype=torch.float32), persistent=persistent)
 
     def arrays(self, like: Array) -> LimitArrays:
-        return LimitArrays(*(getattr(self, name).to(like.dtype) for name in LimitArrays._fields))
+        """The limit buffers in ``like``'s dtype; in another dtype than the buffers' (float64 for gradcheck) the
+        edge table is rebuilt from the converted polygons, so that it matches them exactly."""
+        arrays = LimitArrays(*(getattr(self, name).to(like.dtype) for name in LimitArrays._fields))
+        if like.dtype != self.polygon_edges.dtype:
+            arrays = arrays._replace(polygon_edges=polygon_edges(arrays.polygons))
+        return arrays
 
     def forward(self, joints: Any) -> Any:
         import torch
