@@ -22,6 +22,15 @@ Array = Any  # a numpy.ndarray or a torch.Tensor
 
 def namespace(*arrays: Array):
     """The array-API namespace shared by ``arrays`` (numpy or torch); raises :class:`BackendError` when mixed."""
+    kinds = {type(a) for a in arrays if a is not None}
+    if len(kinds) == 1:  # the common case, resolved without array-api-compat's checks
+        kind = next(iter(kinds))
+        if kind is np.ndarray:
+            return _numpy_namespace()
+        if kind.__module__ == "torch" and kind.__name__ in ("Tensor", "Parameter"):
+            first = next(a for a in arrays if a is not None)
+            if all(a is None or a.device == first.device for a in arrays):
+                return _torch_shim(array_api_compat.array_namespace(first))
     arrays = tuple(
         np.asarray(a) if isinstance(a, np.generic) else a
         for a in arrays
@@ -39,6 +48,11 @@ def namespace(*arrays: Array):
     if len(devices) > 1:
         raise BackendError(f"arrays on different devices were mixed ({', '.join(sorted(devices))}).")
     return _torch_shim(xp) if xp.__name__.endswith(".torch") else xp
+
+
+@cache
+def _numpy_namespace() -> Any:
+    return array_api_compat.array_namespace(np.zeros(0))
 
 
 class _TorchNamespace:
@@ -255,7 +269,9 @@ def safe_norm(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
 def length_from_squared(sq: Array) -> Array:
     """``sqrt(sq)``, exactly 0 at 0 with a zero (not NaN) gradient there: ``sq / sqrt(max(sq, tiny))``."""
     xp = namespace(sq)
-    return sq / xp.sqrt(xp.maximum(sq, float(xp.finfo(sq.dtype).smallest_normal)))
+    from .vec import tiny
+
+    return sq / xp.sqrt(xp.maximum(sq, tiny(xp, sq)))
 
 
 @lru_cache(maxsize=256)

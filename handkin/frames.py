@@ -63,6 +63,7 @@ from .vec import (
     batched,
     constant,
     cut_gradient,
+    eps,
     tiny,
     to_soa,
     unit_adjoint,
@@ -167,10 +168,10 @@ def _transport(xp, axes: Array, u_a: Array, u_b: Array) -> tuple[Array, Transpor
     (1 + u_a·u_b ≤ eps) rotates by π about y (w = u_a, x' = −x − (x·u_b) u_a); within SINGULAR_TOL rad of that,
     x' and y' pass no gradient (the rotation is discontinuous there).
     """
-    eps = float(xp.finfo(u_a.dtype).eps)
+    epsilon = eps(xp, u_a)
     one_plus = 1 + xp.sum(u_a * u_b, axis=0, keepdims=True)
-    ahead = one_plus > eps
-    inv = 1 / xp.maximum(one_plus, eps)
+    ahead = one_plus > epsilon
+    inv = 1 / xp.maximum(one_plus, epsilon)
     w = xp.where(ahead, (u_a + u_b) * inv, u_a)
     along = xp.sum(axes * u_b[:, None], axis=0, keepdims=True)  # (v·u_b) for v = x, y: (1, 2, ...)
     moved = axes - w[:, None] * along

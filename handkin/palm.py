@@ -38,6 +38,7 @@ from .vec import (
     batched,
     constant,
     cut_gradient,
+    eps,
     tiny,
     to_soa,
     unit_adjoint,
@@ -50,7 +51,7 @@ Z_HAT = (0.0, 0.0, 1.0)
 
 def degenerate_tolerance_sq(xp, like: Array) -> float:
     """Squared relative tolerance below which a cross product counts as zero (eps of the dtype, i.e. (√eps)²)."""
-    return float(xp.finfo(like.dtype).eps)
+    return eps(xp, like)
 
 
 def perpendicular(v: V) -> V:

@@ -107,10 +107,10 @@ def constant(xp, values: tuple[float, ...], like: Array, axis: int = 0) -> Array
     """``values`` as an array with ``like``'s dtype, device and number of axes, the values along ``axis`` and
     size 1 elsewhere; built once per (dtype, device) (a constant, not one operation per call; built afresh while
     ``torch.compile`` traces)."""
-    device = array_api_compat.device(like)
-    key = (values, str(like.dtype), str(device), like.ndim, axis, type(like))
+    device = like.device if hasattr(like, "device") else array_api_compat.device(like)
+    key = (values, like.dtype, device, like.ndim, axis)
     cached = _CONSTANTS.get(key)
-    if cached is not None and not _compiling():
+    if cached is not None:  # a cached tensor is a constant to torch.compile as well
         return cached
     shape = [1] * like.ndim
     shape[axis] = len(values)
@@ -148,7 +148,24 @@ def mask(xp, condition: Array, like: Array) -> Array:
 
 def tiny(xp, like: Array) -> float:
     """The smallest normal number of ``like``'s dtype."""
-    return float(xp.finfo(like.dtype).smallest_normal)
+    return _finfo(xp, like.dtype)[1]
+
+
+def eps(xp, like: Array) -> float:
+    """The machine epsilon of ``like``'s dtype."""
+    return _finfo(xp, like.dtype)[0]
+
+
+_FINFO: dict[Any, tuple[float, float]] = {}
+
+
+def _finfo(xp, dtype: Any) -> tuple[float, float]:
+    """(eps, smallest normal) of a dtype, looked up once."""
+    found = _FINFO.get(dtype)
+    if found is None:
+        info = xp.finfo(dtype)
+        found = _FINFO[dtype] = (float(info.eps), float(info.smallest_normal))
+    return found
 
 
 def cut_gradient(value: Array, keep: Array) -> Array:
