@@ -59,11 +59,14 @@ from .vec import (
     SINGULAR_TOL,
     UnitTape,
     V,
+    angle,
     batch_first,
     batched,
     constant,
+    csum,
     cut_gradient,
     eps,
+    select,
     tiny,
     to_soa,
     unit_adjoint,
@@ -82,7 +85,7 @@ class Frame(NamedTuple):
 def first_level_frames(root_bones: V, palm: Palm) -> Frame:
     """Frames of the five first-level finger bones from the root bones (rows (5, M)) and their palm (Eq. 4)."""
     xp = namespace(root_bones.a)
-    x, y, z, _ = _first_frames(xp, root_bones.a, xp.sum(root_bones.a * root_bones.a, axis=0, keepdims=True), palm)
+    x, y, z, _ = _first_frames(xp, root_bones.a, csum(xp, root_bones.a * root_bones.a), palm)
     return Frame(V(x), V(y), V(z))
 
 
@@ -110,9 +113,9 @@ def _first_frames(xp, root: Array, sq: Array, palm: Palm) -> tuple[Array, Array,
     z, z_tape = unit_taped(xp, root, overall)  # a zero-length root bone borrows the palm's overall direction
     n = palm.normals.a  # x = −n_1, −n_2, −(n_2 + n_3), −(n_3 + n_4), −n_4 (normalised below)
     x_raw = -xp.concat([n[:, 0:2], n[:, 1:3] + n[:, 2:4], n[:, 3:4]], axis=1)
-    projection = xp.sum(x_raw * z, axis=0, keepdims=True)
+    projection = csum(xp, x_raw * z)
     perp, perp_tape = _perpendicular_taped(xp, z)
-    threshold = degenerate_tolerance_sq(xp, z) * xp.sum(x_raw * x_raw, axis=0, keepdims=True)
+    threshold = degenerate_tolerance_sq(xp, z) * csum(xp, x_raw * x_raw)
     x, x_tape = unit_taped(xp, x_raw - z * projection, perp, threshold, guard)
     y = xp.linalg.cross(z, x, axis=0)
     return x, y, z, FirstFrameTape(overall_tape, z_tape, x_raw, projection, perp_tape, x_tape, y)
@@ -126,7 +129,7 @@ def _first_frames_adjoint(xp, t: FirstFrameTape, g_x: Array, g_y: Array, g_z: Ar
     g_x = g_x + xp.linalg.cross(g_y, z, axis=0)
     g_perp_in, g_perp = unit_adjoint(xp, t.x, g_x)
     g_z = g_z + _perpendicular_adjoint(xp, t.perpendicular, g_perp)
-    along = xp.sum(g_perp_in * z, axis=0, keepdims=True)  # x_perp = x_raw − z (x_raw·z)
+    along = csum(xp, g_perp_in * z)  # x_perp = x_raw − z (x_raw·z)
     g_raw = g_perp_in - z * along
     g_z = g_z - g_perp_in * t.projection - t.x_raw * along
     g_n = -xp.concat([g_raw[:, 0:1], g_raw[:, 1:3] + g_raw[:, 2:4], g_raw[:, 3:4] + g_raw[:, 4:5]], axis=1)
@@ -169,14 +172,14 @@ def _transport(xp, axes: Array, u_a: Array, u_b: Array) -> tuple[Array, Transpor
     x' and y' pass no gradient (the rotation is discontinuous there).
     """
     epsilon = eps(xp, u_a)
-    one_plus = 1 + xp.sum(u_a * u_b, axis=0, keepdims=True)
+    one_plus = 1 + csum(xp, u_a * u_b)
     ahead = one_plus > epsilon
     inv = 1 / xp.maximum(one_plus, epsilon)
-    w = xp.where(ahead, (u_a + u_b) * inv, u_a)
-    along = xp.sum(axes * u_b[:, None], axis=0, keepdims=True)  # (v·u_b) for v = x, y: (1, 2, ...)
+    w = select(xp, ahead, (u_a + u_b) * inv, u_a)
+    along = csum(xp, axes * u_b[:, None])  # (v·u_b) for v = x, y: (1, 2, ...)
     moved = axes - w[:, None] * along
     flip = constant(xp, (-2.0, 0.0), axes, axis=1)
-    moved = xp.where(ahead[:, None], moved, moved + axes * flip)
+    moved = select(xp, ahead[:, None], moved, moved + axes * flip)
     keep = (one_plus > SINGULAR_TOL**2 / 2)[:, None]  # 1 + cos(π − α) ≈ α²/2
     moved = cut_gradient(moved, keep)
     return moved, TransportTape(axes, u_a, u_b, w, along, inv, ahead, keep)
@@ -188,12 +191,12 @@ def _transport_adjoint(xp, t: TransportTape, g: Array) -> tuple[Array, Array, Ar
     g = xp.where(t.keep, g, zero)
     flip = constant(xp, (-2.0, 0.0), t.axes, axis=1)
     g_axes = xp.where(t.ahead[:, None], g, g + g * flip)
-    g_along = -xp.sum(t.w[:, None] * g, axis=0, keepdims=True)
+    g_along = -csum(xp, t.w[:, None] * g)
     g_w = -xp.sum(g * t.along, axis=1)
     g_axes = g_axes + t.u_b[:, None] * g_along
     g_u_b = xp.sum(t.axes * g_along, axis=1)
     g_s = g_w * t.inv  # w = (u_a + u_b) / q, q = 1 + u_a·u_b
-    g_q = -xp.sum(g_w * t.w, axis=0, keepdims=True) * t.inv
+    g_q = -csum(xp, g_w * t.w) * t.inv
     g_u_a = xp.where(t.ahead, g_s + t.u_b * g_q, g_w)
     g_u_b = g_u_b + xp.where(t.ahead, g_s + t.u_a * g_q, zero[0])
     return g_axes, g_u_a, g_u_b
@@ -202,8 +205,7 @@ def _transport_adjoint(xp, t: TransportTape, g: Array) -> tuple[Array, Array, Ar
 class AngleTape(NamedTuple):
     """The intermediate values of :func:`_angles` that :func:`_angles_adjoint` needs."""
 
-    axes: Array
-    z: Array
+    frames: Array
     bone: Array
     local: Array
     nonzero: Array
@@ -212,37 +214,40 @@ class AngleTape(NamedTuple):
     flexion_passes: Array
 
 
-def _angles(xp, axes: Array, z: Array, bone: Array) -> tuple[Array, AngleTape]:
-    """Flexion and abduction ``(2, 5, L, M)`` of bones ``bone (3, 5, L, M)`` in frames with x, y axes
-    ``axes (3, 2, 5, L, M)`` and z axes ``z (3, 5, L, M)``, and the :class:`AngleTape`.
+def _angles(xp, frames: Array, bone: Array) -> tuple[Array, AngleTape]:
+    """Flexion and abduction ``(2, 5, L, M)`` of bones ``bone (3, 5, L, M)`` in frames
+    ``frames (3 components, 3 axes, 5, L, M)``, and the :class:`AngleTape`.
 
     Flexion passes no gradient where cos(abduction) ≤ SINGULAR_TOL; a zero-length bone has angles (0, 0)."""
     floor = tiny(xp, bone)
-    local = xp.concat([xp.sum(axes * bone[:, None], axis=0), xp.sum(z * bone, axis=0, keepdims=True)], axis=0)
-    r_sq = xp.sum(local * local, axis=0, keepdims=True)
+    local = csum(xp, frames * bone[:, None])[0]  # (b·x, b·y, b·z)
+    r_sq = csum(xp, local * local)
     nonzero = r_sq > floor
-    local = xp.where(nonzero, local, constant(xp, Z_HAT, local))
+    local = select(xp, nonzero, local, constant(xp, Z_HAT, local))
     in_plane = local[0::2]  # (b·x, b·z)
-    h_sq = xp.sum(in_plane * in_plane, axis=0, keepdims=True)
-    flexion_passes = h_sq > SINGULAR_TOL**2 * xp.where(nonzero, r_sq, constant(xp, (1.0,), r_sq))
+    h_sq = csum(xp, in_plane * in_plane)
+    r_sq = select(xp, nonzero, r_sq, constant(xp, (1.0,), r_sq))
+    flexion_passes = h_sq > SINGULAR_TOL**2 * r_sq
     in_plane = cut_gradient(in_plane, flexion_passes)
     h = xp.sqrt(xp.maximum(h_sq, floor))
-    angles = xp.atan2(xp.concat([in_plane[0:1], local[1:2]], axis=0), xp.concat([in_plane[1:2], h], axis=0))
-    return angles, AngleTape(axes, z, bone, local, nonzero, h_sq, h, flexion_passes)
+    if is_torch(local):  # one atan2 for flexion and abduction
+        angles = xp.atan2(xp.concat([in_plane[0:1], local[1:2]], axis=0), xp.concat([in_plane[1:2], h], axis=0))
+    else:
+        flexion = angle(xp, in_plane[0:1], in_plane[1:2], h)
+        angles = xp.concat([flexion, angle(xp, local[1:2], h, xp.sqrt(r_sq), x_nonnegative=True)], axis=0)
+    return angles, AngleTape(frames, bone, local, nonzero, h_sq, h, flexion_passes)
 
 
-def _angles_adjoint(xp, t: AngleTape, g: Array) -> tuple[Array, Array, Array]:
-    """Gradients ``(axes, z, bone)`` of :func:`_angles` given the angles' gradient ``g (2, 5, L, M)``."""
+def _angles_adjoint(xp, t: AngleTape, g: Array) -> tuple[Array, Array]:
+    """Gradients ``(frames, bone)`` of :func:`_angles` given the angles' gradient ``g (2, 5, L, M)``."""
     floor, zero = tiny(xp, t.h), constant(xp, (0.0,), t.h)
     lx, ly, lz = t.local[0:1], t.local[1:2], t.local[2:3]
     g_f = xp.where(t.flexion_passes, g[0:1] / xp.maximum(t.h_sq, floor), zero)  # flexion = atan2(lx, lz)
     r_sq = ly * ly + t.h * t.h
     g_h = xp.where(t.h_sq > floor, -g[1:2] * ly / (r_sq * t.h), zero)  # abduction = atan2(ly, h)
     g_local = xp.concat([g_f * lz + g_h * lx, g[1:2] * t.h / r_sq, g_h * lz - g_f * lx], axis=0)
-    g_local = xp.where(t.nonzero, g_local, zero)
-    g_xy, g_along = g_local[None, 0:2], g_local[2:3]
-    g_bone = xp.sum(t.axes * g_xy, axis=1) + t.z * g_along
-    return t.bone[:, None] * g_xy, t.bone * g_along, g_bone
+    g_local = xp.where(t.nonzero, g_local, zero)[None]
+    return t.bone[:, None] * g_local, xp.sum(t.frames * g_local, axis=1)
 
 
 def _rows_first(xp, a: Array) -> Array:
@@ -277,7 +282,7 @@ def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], M
     fingers = xp.reshape(j[:, 1:], (3, 5, 4, m))  # joints by finger and level, base first
     parents = xp.concat([xp.broadcast_to(j[:, 0:1, None], (3, 5, 1, m)), fingers[:, :, :3]], axis=2)
     bones = fingers - parents  # (3, 5, 4 levels, M); level 0: the root bones
-    sq = xp.sum(bones * bones, axis=0, keepdims=True)  # (1, 5, 4, M)
+    sq = csum(xp, bones * bones)  # (1, 5, 4, M)
     lengths = length_from_squared(sq)
     root_sq = sq[:, :, 0]
     keep = sq > SINGULAR_TOL**2 * xp.mean(root_sq, axis=1, keepdims=True)[:, :, None]  # too short: no gradient
@@ -289,11 +294,13 @@ def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], M
     axes_1 = xp.stack([x, y], axis=1)
     axes_2, transport_1 = _transport(xp, axes_1, z, u_1)
     axes_3, transport_2 = _transport(xp, axes_2, u_1, u_2)
-    axes, zs = xp.stack([axes_1, axes_2, axes_3], axis=3), xp.stack([z, u_1, u_2], axis=2)
-    angles, angle_tape = _angles(xp, axes, zs, cut[:, :, 1:])
+    frames = xp.stack(  # (3 components, 3 axes, 5, 3 levels, M)
+        [xp.concat([a, u[:, None]], axis=1) for a, u in ((axes_1, z), (axes_2, u_1), (axes_3, u_2))], axis=3
+    )
+    angles, angle_tape = _angles(xp, frames, cut[:, :, 1:])
     out = (lengths[0], palm.curvature, palm.angles, angles)
     if with_frames:
-        out += (xp.concat([axes, zs[:, None]], axis=1),)
+        out += (frames,)
     tape = MeasureTape(
         bones, lengths, keep, palm_tape, first_tape, direction_1, direction_2, transport_1, transport_2, angle_tape
     )
@@ -303,8 +310,9 @@ def _measure_core(xp, j: Array, with_frames: bool) -> tuple[tuple[Array, ...], M
 def _measure_adjoint(xp, t: MeasureTape, g_lengths: Array, g_curvature: Array, g_palm: Array, g_angles: Array) -> Array:
     """The gradient ``(3, 21, M)`` with respect to the joints of :func:`_measure_core`'s outputs given theirs
     (the analytic backward of ``MeasureFunction``; the same gradient cuts as autograd through the forward)."""
-    g_axes, g_z, g_bone = _angles_adjoint(xp, t.angles, g_angles)
-    g_u = [g_z[:, :, 0], g_z[:, :, 1], g_z[:, :, 2]]
+    g_frames, g_bone = _angles_adjoint(xp, t.angles, g_angles)
+    g_axes = g_frames[:, 0:2]
+    g_u = [g_frames[:, 2, :, 0], g_frames[:, 2, :, 1], g_frames[:, 2, :, 2]]
     g_carried = g_axes[:, :, :, 2]
     for level, tape in ((1, t.transport_2), (0, t.transport_1)):  # the frames' chain, backwards
         g_prev, g_from, g_to = _transport_adjoint(xp, tape, g_carried)
@@ -435,7 +443,7 @@ def _forward_flat(palm: Array, angles: Array, lengths: Array) -> tuple[Array]:
     length = xp.reshape(_rows_first(xp, lengths), (5, 3, m))
     wrist, position = p.a[:, 0:1], p.a[:, 1:6]
     root = position - wrist
-    root_sq = xp.sum(root * root, axis=0, keepdims=True)
+    root_sq = csum(xp, root * root)
     x, y, z, _ = _first_frames(xp, root, root_sq, _palm(xp, root, root_sq))
     axes = xp.stack([x, y], axis=1)
     chain = [position]

@@ -34,11 +34,14 @@ from .vec import (
     SINGULAR_TOL,
     UnitTape,
     V,
+    angle,
     batch_first,
     batched,
     constant,
+    csum,
     cut_gradient,
     eps,
+    select,
     tiny,
     to_soa,
     unit_adjoint,
@@ -65,7 +68,7 @@ def _perpendicular(xp, v: Array) -> Array:
 
 
 def _perpendicular_taped(xp, v: Array) -> tuple[Array, UnitTape]:
-    sq = xp.sum(v * v, axis=0, keepdims=True)
+    sq = csum(xp, v * v)
     flat = take(v, (1, 0, 2), axis=0) * constant(xp, (1.0, -1.0, 0.0), v)  # v × ẑ = (v_y, −v_x, 0)
     return unit_taped(xp, flat, constant(xp, X_HAT, v), degenerate_tolerance_sq(xp, v) * sq, SINGULAR_TOL**2 * sq)
 
@@ -103,7 +106,7 @@ class Palm(NamedTuple):
 def palm_soa(r: V, length_sq: Array | None = None) -> Palm:
     """Palm quantities from root bones ``r`` (rows (5, M)); ``length_sq`` (5, M) = their squared lengths if known."""
     xp = namespace(r.a)
-    sq = xp.sum(r.a * r.a, axis=0, keepdims=True) if length_sq is None else length_sq[None]
+    sq = csum(xp, r.a * r.a) if length_sq is None else length_sq[None]
     palm = _palm(xp, r.a, sq)
     return palm._replace(curvature=palm.curvature[0], angles=palm.angles[0])
 
@@ -150,16 +153,17 @@ def _palm(xp, r: Array, sq: Array, taped: bool = False) -> Palm | tuple[Palm, Pa
     e = xp.concat([n[:, :1], inner, n[:, 3:]], axis=1)
     e_step = e[:, 1:] - e[:, :-1]
     db = b - a
-    db_sq = xp.sum(db * db, axis=0, keepdims=True)
+    db_sq = csum(xp, db * db)
     floor = xp.maximum(guard * detached(scale_sq), floor_value)
     den_free = db_sq > floor
     inv_den = 1 / xp.maximum(db_sq, floor)
-    curvature = xp.sum(e_step * db, axis=0, keepdims=True) * inv_den
+    curvature = csum(xp, e_step * db) * inv_den
     # φ = atan2(|a × b|, a·b); a zero-length bone (|a||b| = 0) has φ = atan2(0, 1) = 0
     angle_ok = pair_sq > floor_value
-    cos_part = xp.where(angle_ok, xp.sum(a * b, axis=0, keepdims=True), constant(xp, (1.0,), sq))
-    c_length = length_from_squared(xp.sum(c * c, axis=0, keepdims=True))
-    palm = Palm(V(n), V(palm_normal), curvature, xp.atan2(c_length, cos_part))
+    cos_part = select(xp, angle_ok, csum(xp, a * b), constant(xp, (1.0,), sq))
+    c_length = length_from_squared(csum(xp, c * c))
+    pair_length = length_from_squared(select(xp, angle_ok, pair_sq, constant(xp, (1.0,), sq)))
+    palm = Palm(V(n), V(palm_normal), curvature, angle(xp, c_length, cos_part, pair_length))
     if not taped:
         return palm
     tape = PalmTape(
