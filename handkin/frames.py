@@ -207,7 +207,7 @@ class MeasuredArrays(NamedTuple):
                 storage = torch.empty((*item, m), dtype=like.dtype, device=like.device)
             else:
                 storage = np.empty((*item, m), dtype=like.dtype)
-            return batch_first(xp.reshape(storage, (-1, m)), batch, item)
+            return batch_first(_flat_items(xp, storage), batch, item)
 
         return cls(
             alloc((20,)),
@@ -217,6 +217,11 @@ class MeasuredArrays(NamedTuple):
             alloc((NUM_ANGLE_JOINTS, 3, 3)) if with_frames else None,
             alloc((NUM_ANGLE_JOINTS, 3)) if with_origins else None,
         )
+
+
+def _flat_items(xp, a: Array) -> Array:
+    """``(*item_axes, M)`` → ``(K, M)`` (a view; also for M = 0)."""
+    return xp.reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
 
 
 _ANGLE_JOINT_INDEX = tuple(int(a.joint) for a in AngleJoint)
@@ -327,7 +332,7 @@ def measure(
     values = {}
     for name, r in zip(fields, res, strict=True):
         given = None if out is None else getattr(out, name)
-        values[name] = given if given is not None else batch_first(xp.reshape(r, (-1, r.shape[-1])), batch, _ITEM_SHAPES[name])
+        values[name] = given if given is not None else batch_first(_flat_items(xp, r), batch, _ITEM_SHAPES[name])
     return MeasuredArrays(**{name: values.get(name) for name in MeasuredArrays._fields})
 
 

@@ -683,7 +683,10 @@ def _outside_only(fn: Any, points: np.ndarray, polygons: np.ndarray, inside_valu
     only at the points outside: :func:`contains` (tolerance 0, the inside test ``fn`` applies) first, then ``fn``
     on the outside (hand, joint) pairs, each as a joint of its own with its polygon. ``inside_value`` ``(M, J)`` or
     ``(M, J, 2)`` holds ``fn``'s value for inside points and receives the others (it is returned). The same values
-    as ``fn`` on every point, since every (joint, edge, point) element is computed by the same operations."""
+    as ``fn`` on every point, since every (joint, edge, point) element is computed by the same operations.
+    Batches of at most :data:`_OUTSIDE_FIRST` hands go through ``fn`` at once (cheaper)."""
+    if len(points) <= _OUTSIDE_FIRST:
+        return fn(points, polygons)
     hand, joint = np.nonzero(~contains(points, polygons, tol=0.0))
     step = POLYGON_CHUNK * polygons.shape[0]  # pairs per call: the dense pass's temporaries per chunk
     for start in range(0, len(hand), step):
