@@ -679,19 +679,19 @@ _OUTSIDE_FIRST = 64
 
 
 def _outside_only(fn: Any, points: np.ndarray, polygons: np.ndarray, inside_value: np.ndarray) -> np.ndarray:
-    """``fn(points, polygons)`` (numpy ``(M, J, 2)``, ``(J, N, 2)``; 0 or the point itself inside its polygon) evaluated
-    only at the points outside: :func:`contains` (tolerance 0, the inside test ``fn`` applies) first, then ``fn``
-    on the outside (hand, joint) pairs, each as a joint of its own with its polygon. ``inside_value`` ``(M, J)`` or
-    ``(M, J, 2)`` holds ``fn``'s value for inside points and receives the others (it is returned). The same values
-    as ``fn`` on every point, since every (joint, edge, point) element is computed by the same operations.
+    """``fn(points, polygons)`` (numpy ``(M, J, 2)``, ``(J, N, 2)``; 0 or the point itself inside its polygon; dense:
+    computed at every point) evaluated only at the points outside: :func:`contains` (tolerance 0, the inside test
+    ``fn`` applies) first, then ``fn`` joint by joint on that joint's outside points. ``inside_value`` ``(M, J)``
+    or ``(M, J, 2)`` holds ``fn``'s value for inside points and receives the others (it is returned). The same
+    values as ``fn`` on every point: each (joint, edge, point) element is computed by the same operations.
     Batches of at most :data:`_OUTSIDE_FIRST` hands go through ``fn`` at once (cheaper)."""
     if len(points) <= _OUTSIDE_FIRST:
         return fn(points, polygons)
-    hand, joint = np.nonzero(~contains(points, polygons, tol=0.0))
-    step = POLYGON_CHUNK * polygons.shape[0]  # pairs per call: the dense pass's temporaries per chunk
-    for start in range(0, len(hand), step):
-        h, j = hand[start : start + step], joint[start : start + step]
-        inside_value[h, j] = fn(points[h, j][None], polygons[j])[0]  # (1, K, 2) against (K, N, 2)
+    outside = ~contains(points, polygons, tol=0.0)
+    for j in range(polygons.shape[0]):
+        rows = np.flatnonzero(outside[:, j])
+        if rows.size:
+            inside_value[rows, j] = fn(points[rows, j][:, None], polygons[j : j + 1])[:, 0]
     return inside_value
 
 
@@ -739,9 +739,17 @@ def distance(points: Array, polygons: Array) -> Array:
     xp, points, polygons, single = _prepare(points, polygons)
     if _outside_first(points):
         flat = points.reshape(-1, *points.shape[-2:])
-        out = _outside_only(distance, flat, polygons, np.zeros(flat.shape[:-1], dtype=flat.dtype))
+        out = _outside_only(_dense_distance, flat, polygons, np.zeros(flat.shape[:-1], dtype=flat.dtype))
         out = out.reshape(points.shape[:-1])
         return out[..., 0] if single else out
+    return _dense_distance(points, polygons, single)
+
+
+def _dense_distance(points: Any, polygons: Any, single: bool = False) -> Any:
+    """:func:`distance` at every point (``points`` (..., J, 2) and ``polygons`` (J, N, 2) prepared)."""
+    if _large_numpy(points):
+        return _in_chunks(_dense_distance, points, polygons, single)
+    xp = namespace(points, polygons)
     dx, dy, inside = _offsets_from_edges(xp, _batch_last(xp, points), polygons)
     dist = length_from_squared(xp.min(dx * dx + dy * dy, axis=1))
     return _batch_first(xp, xp.where(inside, xp.zeros_like(dist), dist), points, single)
@@ -754,9 +762,17 @@ def project(points: Array, polygons: Array) -> Array:
     xp, points, polygons, single = _prepare(points, polygons)
     if _outside_first(points):
         flat = points.reshape(-1, *points.shape[-2:])
-        out = _outside_only(project, flat, polygons, flat.copy())
+        out = _outside_only(_dense_project, flat, polygons, flat.copy())
         out = out.reshape(points.shape)
         return out[..., 0, :] if single else out
+    return _dense_project(points, polygons, single)
+
+
+def _dense_project(points: Any, polygons: Any, single: bool = False) -> Any:
+    """:func:`project` at every point (``points`` (..., J, 2) and ``polygons`` (J, N, 2) prepared)."""
+    if _large_numpy(points):
+        return _in_chunks(_dense_project, points, polygons, single)
+    xp = namespace(points, polygons)
     pts = _batch_last(xp, points)
     dx, dy, inside = _offsets_from_edges(xp, pts, polygons)
     nearest = _first_argmin(xp, dx * dx + dy * dy)  # (J, 1, M)
