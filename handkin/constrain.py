@@ -82,7 +82,8 @@ def _palm_excess(palm: np.ndarray, arrays: LimitArrays) -> tuple[np.ndarray, np.
     """Interval excess of palms ``(M, 6, 3)``: of the root-bone lengths ``(M, 5)`` and per palm pair ``(M, 4)``."""
     rb = palm[:, 1:] - palm[:, :1]
     p = palm_soa(to_soa(rb))  # rows (4, M)
-    return interval_excess(np.linalg.norm(rb, axis=-1), arrays.bones[_ROOT]), _pair_excess(p.curvature.T, p.angles.T, arrays)
+    root = interval_excess(np.linalg.norm(rb, axis=-1), arrays.bones[_ROOT])
+    return root, _pair_excess(p.curvature.T, p.angles.T, arrays)
 
 
 def _worst(root_excess: np.ndarray, pair_excess: np.ndarray) -> np.ndarray:

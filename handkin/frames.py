@@ -250,7 +250,8 @@ def _batch_last_view(a: Array, batch_ndim: int, item_shape: tuple[int, ...], nam
 def _out_targets(out: MeasuredArrays, joints: Array, batch: tuple[int, ...], fields: list[str]) -> list:
     """The ``out=`` arrays for the outputs ``fields``, checked (shape, dtype, backend) and viewed batch last."""
     if not isinstance(out, MeasuredArrays):
-        raise ShapeError(f"out must be a MeasuredArrays (e.g. MeasuredArrays.empty(batch_shape, like=joints)), got {type(out).__name__}.")
+        kind = type(out).__name__
+        raise ShapeError(f"out must be a MeasuredArrays (MeasuredArrays.empty(batch_shape, like=joints)), got {kind}.")
     targets = []
     for name in fields:
         a = getattr(out, name)

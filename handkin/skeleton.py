@@ -22,7 +22,6 @@ from .anatomy import (
     FINGER_JOINTS,
     NUM_JOINTS,
     ROOT_BONES,
-    AngleJoint,
     Joint,
     Side,
 )
