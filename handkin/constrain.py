@@ -26,12 +26,12 @@ import numpy as np
 from .anatomy import ANGLE_BONES, ROOT_BONES
 from .anatomy import bone as anatomy_bone
 from .backend import is_torch
-from .bounds import LimitArrays, interval_excess, limit_arrays, to_limit_units
+from .bounds import LimitArrays, coupling_excess, interval_excess, limit_arrays, to_limit_units
 from .errors import UnitsError
-from .frames import forward
-from .hull import project
+from .frames import forward, measure
+from .hull import _outside_only, bmc_distance, project
 from .limits import JointLimits
-from .losses import LossTerms, bmc_terms
+from .losses import DEFAULT_WEIGHTS, LossTerms
 from .palm import palm_soa
 from .sides import left_mask, mirror_where
 from .skeleton import HandSkeleton
@@ -54,7 +54,8 @@ class ConstrainReport(NamedTuple):
     loss_before: LossTerms
     """Loss terms ``(...)`` before."""
     loss_after: LossTerms
-    """Loss terms ``(...)`` after."""
+    """Loss terms ``(...)`` after: of the palms, joint angles and finger-bone lengths that forward kinematics
+    built the result from (it realises them to rounding error; no second measurement)."""
     palm_repaired: np.ndarray
     """``(...)`` True for hands whose palm had to be moved towards the template's."""
     converged: np.ndarray
@@ -72,16 +73,44 @@ def _project_palm_lengths(joints: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.concatenate([wrist, wrist + vec * scale[..., None]], axis=1)
 
 
-def _palm_violation(palm: np.ndarray, arrays: LimitArrays) -> np.ndarray:
-    """Largest interval violation ``(M,)`` of palms ``(M, 6, 3)``: curvature, angular distance, root-bone lengths."""
+def _pair_excess(curvature: np.ndarray, angles: np.ndarray, arrays: LimitArrays) -> np.ndarray:
+    """Curvature plus angular-distance excess per palm pair ``(M, 4)`` (what the root-bone loss term sums)."""
+    return interval_excess(curvature, arrays.curvature) + interval_excess(angles, arrays.palm_angles)
+
+
+def _palm_excess(palm: np.ndarray, arrays: LimitArrays) -> tuple[np.ndarray, np.ndarray]:
+    """Interval excess of palms ``(M, 6, 3)``: of the root-bone lengths ``(M, 5)`` and per palm pair ``(M, 4)``."""
     rb = palm[:, 1:] - palm[:, :1]
     p = palm_soa(to_soa(rb))  # rows (4, M)
-    worst = [
-        interval_excess(p.curvature.T, arrays.curvature),
-        interval_excess(p.angles.T, arrays.palm_angles),
-        interval_excess(np.linalg.norm(rb, axis=-1), arrays.bones[_ROOT]),
-    ]
-    return np.max(np.concatenate(worst, axis=-1), axis=-1)
+    root = interval_excess(np.linalg.norm(rb, axis=-1), arrays.bones[_ROOT])
+    return root, _pair_excess(p.curvature.T, p.angles.T, arrays)
+
+
+def _worst(root_excess: np.ndarray, pair_excess: np.ndarray) -> np.ndarray:
+    """``(M,)``, positive where a palm breaks a limit (curvature, angular distance, root-bone lengths)."""
+    return np.max(np.concatenate([root_excess, pair_excess], axis=-1), axis=-1)
+
+
+def _palm_violation(palm: np.ndarray, arrays: LimitArrays) -> np.ndarray:
+    """``(M,)``, positive where palms ``(M, 6, 3)`` break a limit."""
+    return _worst(*_palm_excess(palm, arrays))
+
+
+def _terms(bone_excess: np.ndarray, pair_excess: np.ndarray, angles: np.ndarray, arrays: LimitArrays) -> LossTerms:
+    """The loss terms (paper weights, as :func:`handkin.losses.bmc_terms`) ``(M,)`` from the excess of the 20 bone
+    lengths ``(M, 20)``, of the palm pairs (curvature + angular distance, ``(M, 4)``) and the joint angles
+    ``(M, 15, 2)`` (D_A computed only for the joints outside their polygons)."""
+    w = DEFAULT_WEIGHTS
+    bone = np.mean(bone_excess, axis=-1)
+    root = np.sum(pair_excess, axis=-1) / 4
+    outside = _outside_only(bmc_distance, angles, arrays.polygons, np.zeros(angles.shape[:-1]))
+    angle = np.mean(outside, axis=-1)
+    if arrays.couplings.shape[0] > 0:
+        coupling = np.mean(coupling_excess(angles, arrays.couplings), axis=-1)
+    else:
+        coupling = np.zeros_like(bone)
+    total = w["bone_length"] * bone + w["root_bone"] * root + w["angle"] * angle + w["coupling"] * coupling
+    return LossTerms(bone, root, angle, coupling, total)
 
 
 def _with_reference_length(palm: np.ndarray, ref_index: int, length: np.ndarray) -> np.ndarray:
@@ -153,18 +182,26 @@ def constrain(
     joints, scale = to_limit_units(in_float64, limits)
     joints, scale = joints.reshape(-1, 21, 3), scale.reshape(-1)
     arrays = limit_arrays(limits)
-    before = bmc_terms(joints, arrays)
-    m = HandSkeleton.unchecked(joints, units=limits.units).measure(frames=False)
+    m = measure(joints, with_frames=False)  # the one measurement: the loss before and the targets below
+    lengths_before = np.asarray(m.bone_lengths)
+    pairs_before = _pair_excess(np.asarray(m.palm_curvature), np.asarray(m.palm_angles), arrays)
+    before = _terms(interval_excess(lengths_before, arrays.bones), pairs_before, np.asarray(m.joint_angles), arrays)
     angles = project(np.asarray(m.joint_angles), arrays.polygons)
-    lengths = np.asarray(m.bone_lengths)[:, _FINGER_BONES]
-    lengths = np.clip(lengths, arrays.bones[_FINGER_BONES, 0], arrays.bones[_FINGER_BONES, 1])
+    lengths = np.clip(lengths_before[:, _FINGER_BONES], arrays.bones[_FINGER_BONES, 0], arrays.bones[_FINGER_BONES, 1])
     palm = _project_palm_lengths(joints, arrays.bones)
     out = forward(palm, angles, lengths)
-    needs = _palm_violation(palm, arrays) > 0
+    root_excess, pairs_after = _palm_excess(palm, arrays)
+    needs = _worst(root_excess, pairs_after) > 0
     if np.any(needs):
         palm[needs], _ = _repair_palm(palm[needs], limits, arrays, palm_steps)
         out[needs] = forward(palm[needs], angles[needs], lengths[needs])
-    after = bmc_terms(out, arrays)
+        root_excess[needs], pairs_after[needs] = _palm_excess(palm[needs], arrays)
+    # the loss after, of what forward kinematics built: these palms, angles and finger-bone lengths (which it
+    # realises to rounding error), not of a second measurement
+    bone_after = np.empty_like(lengths_before)
+    bone_after[:, _ROOT] = root_excess
+    bone_after[:, _FINGER_BONES] = interval_excess(lengths, arrays.bones[_FINGER_BONES])
+    after = _terms(bone_after, pairs_after, angles, arrays)
     result = out * scale[:, None, None]
     result = mirror_where(result.reshape(*batch, 21, 3), left_mask(sk.side))
     moved = np.linalg.norm(result - np.asarray(sk.joints), axis=-1)

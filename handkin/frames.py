@@ -33,14 +33,26 @@ normal it comes from is within sin ≤ τ of the bone. Every gradient is then at
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
+import array_api_compat
 import numpy as np
 from pydantic import model_validator
 
 from . import anatomy
 from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
-from .backend import Array, is_torch, length_from_squared, namespace, promote_half, single_threaded, to_numpy
+from .backend import (
+    Array,
+    backend_name,
+    is_torch,
+    length_from_squared,
+    namespace,
+    promote_half,
+    single_threaded,
+    take,
+    to_numpy,
+)
 from .errors import ShapeError
 from .palm import (
     Z_HAT,
@@ -59,6 +71,7 @@ from .vec import (
     SINGULAR_TOL,
     UnitTape,
     V,
+    _view_as,
     angle,
     batch_first,
     batched,
@@ -398,40 +411,166 @@ def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array
 
 
 class MeasuredArrays(NamedTuple):
-    """Raw outputs of :func:`measure`."""
+    """Raw outputs of :func:`measure`, batch first (views of structure-of-arrays storage, batch last)."""
 
     bone_lengths: Array
+    """``(..., 20)``"""
     palm_curvature: Array
+    """``(..., 4)``"""
     palm_angles: Array
+    """``(..., 4)``"""
     joint_angles: Array
+    """``(..., 15, 2)``"""
     frames: Array | None
+    """``(..., 15, 3, 3)`` (columns x, y, z), or None"""
+    origins: Array | None = None
+    """``(..., 15, 3)`` the angle joints' positions (the frames' origins), or None"""
+
+    @classmethod
+    def empty(
+        cls, batch_shape: Any, like: Array, with_frames: bool = True, with_origins: bool = True
+    ) -> MeasuredArrays:
+        """Uninitialised outputs for ``measure(..., out=...)`` for hands of batch shape ``batch_shape``, with the
+        dtype and device of ``like`` (numpy array or torch tensor); laid out as :func:`measure` lays out its own
+        (batch last underneath), so that its chunks are written with contiguous stores.
+
+        Reuse them for repeated calls on equally large batches: no fresh pages to fault in each time.
+        """
+        xp = namespace(like)
+        batch = (int(batch_shape),) if np.ndim(batch_shape) == 0 else tuple(int(b) for b in batch_shape)
+        m = math.prod(batch)
+
+        def alloc(item: tuple[int, ...]) -> Array:
+            if is_torch(like):
+                import torch
+
+                storage = torch.empty((*item, m), dtype=like.dtype, device=like.device)
+            else:
+                storage = np.empty((*item, m), dtype=like.dtype)
+            return batch_first(_flat_items(xp, storage), batch, item)
+
+        return cls(
+            alloc((20,)),
+            alloc((4,)),
+            alloc((4,)),
+            alloc((NUM_ANGLE_JOINTS, 2)),
+            alloc((NUM_ANGLE_JOINTS, 3, 3)) if with_frames else None,
+            alloc((NUM_ANGLE_JOINTS, 3)) if with_origins else None,
+        )
+
+
+def _flat_items(xp, a: Array) -> Array:
+    """``(*item_axes, M)`` → ``(K, M)`` (a view; also for M = 0)."""
+    return xp.reshape(a, (math.prod(a.shape[:-1]), a.shape[-1]))
+
+
+_ANGLE_JOINT_INDEX = tuple(int(a.joint) for a in AngleJoint)
+
+
+def _flip_x(frames: Any, sign: Array) -> Any:
+    """Frames of a :func:`_measure_flat` chunk ``(5, 3, 3, 3, m)`` (finger, level, component, axis) with their
+    x components multiplied by ``sign (m,)`` (±1)."""
+    xp = namespace(frames)
+    return xp.concat([frames[:, :, :1] * sign, frames[:, :, 1:]], axis=2)
+
+
+def _batch_last_view(a: Array, batch_ndim: int, item_shape: tuple[int, ...], name: str) -> Array:
+    """An ``out=`` array ``(*batch, *item_shape)`` as ``(*item_shape, M)`` without a copy (writes reach ``a``)."""
+    if tuple(a.shape[batch_ndim:]) != item_shape:
+        raise ShapeError(f"out.{name} must have shape (..., {', '.join(map(str, item_shape))}), got {tuple(a.shape)}.")
+    xp = namespace(a)
+    moved = xp.permute_dims(a, (*range(batch_ndim, a.ndim), *range(batch_ndim)))
+    return _view_as(moved, (*item_shape, math.prod(a.shape[:batch_ndim])))
+
+
+def _out_targets(out: MeasuredArrays, joints: Array, batch: tuple[int, ...], fields: list[str]) -> list:
+    """The ``out=`` arrays for the outputs ``fields``, checked (shape, dtype, backend) and viewed batch last."""
+    if not isinstance(out, MeasuredArrays):
+        kind = type(out).__name__
+        raise ShapeError(f"out must be a MeasuredArrays (MeasuredArrays.empty(batch_shape, like=joints)), got {kind}.")
+    targets = []
+    for name in fields:
+        a = getattr(out, name)
+        if a is None:
+            targets.append(None)
+            continue
+        if is_torch(a) != is_torch(joints) or a.dtype != joints.dtype:
+            raise ShapeError(
+                f"out.{name} is {backend_name(a)} {a.dtype} but the joints are {backend_name(joints)} {joints.dtype}: "
+                "allocate the outputs with MeasuredArrays.empty(batch_shape, like=joints)."
+            )
+        if is_torch(a) and a.device != joints.device:
+            raise ShapeError(f"out.{name} is on {a.device} but the joints are on {joints.device}.")
+        if tuple(a.shape[: len(batch)]) != batch:
+            raise ShapeError(f"out.{name} has shape {tuple(a.shape)}; the hands' batch shape is {batch}.")
+        targets.append(_batch_last_view(a, len(batch), _ITEM_SHAPES[name], name))
+    return targets
+
+
+_ITEM_SHAPES = {
+    "bone_lengths": (20,),
+    "palm_curvature": (4,),
+    "palm_angles": (4,),
+    "joint_angles": (NUM_ANGLE_JOINTS, 2),
+    "frames": (NUM_ANGLE_JOINTS, 3, 3),
+    "origins": (NUM_ANGLE_JOINTS, 3),
+}
 
 
 @promote_half
-def measure(joints: Array, mirror: Any = False, with_frames: bool = True) -> MeasuredArrays:
+def measure(
+    joints: Array,
+    mirror: Any = False,
+    with_frames: bool = True,
+    *,
+    with_origins: bool | None = None,
+    out: MeasuredArrays | None = None,
+) -> MeasuredArrays:
     """Bone lengths ``(..., 20)``, palm curvature and angles ``(..., 4)``, joint angles ``(..., 15, 2)`` and
-    frames ``(..., 15, 3, 3)`` (columns x, y, z) of hands ``(..., 21, 3)``.
+    frames ``(..., 15, 3, 3)`` (columns x, y, z) of hands ``(..., 21, 3)``, and the frames' origins ``(..., 15, 3)``
+    (the angle joints' positions; ``with_origins`` defaults to ``with_frames``).
 
     ``mirror=True`` measures the mirror image (for left hands) and mirrors the frames back; ``mirror`` may also be
-    a per-hand bool array (broadcast over the batch shape ``(...)``): those hands are mirrored (one ``where``).
+    a per-hand bool array (broadcast over the batch shape ``(...)``): those hands are mirrored (chunk by chunk).
+
+    ``out``: a :class:`MeasuredArrays` of arrays to write the results into (shapes as above, the joints' dtype,
+    backend and device; :meth:`MeasuredArrays.empty` makes them) — they are returned; a None field is
+    allocated. Large batches are measured in chunks (:func:`handkin.vec.batched`; torch too, unless autograd
+    needs the whole graph), each written straight into the outputs.
     """
     xp = namespace(joints)
     batch = tuple(joints.shape[:-2])
-    mask = None
+    flat = xp.reshape(joints, (-1, 21, 3))
+    with_origins = with_frames if with_origins is None else with_origins
+    flip = None
     if not isinstance(mirror, (bool, np.bool_)):
-        mask = np.broadcast_to(np.asarray(to_numpy(mirror), dtype=bool), batch)
-        joints, mirror = mirror_where(joints, mask), False
-    res = batched(lambda j: _measure_flat(j, mirror, with_frames), xp.reshape(joints, (-1, 21, 3)))
-    frames = batch_first(res[4], batch, (NUM_ANGLE_JOINTS, 3, 3)) if with_frames else None
-    if mask is not None and frames is not None:  # the mirrored hands' frames back in their own coordinates
-        frames = mirror_where(frames, mask, component_axis=-2)
-    return MeasuredArrays(
-        batch_first(xp.reshape(res[0], (20, res[0].shape[-1])), batch, (20,)),
-        batch_first(res[1], batch, (4,)),
-        batch_first(res[2], batch, (4,)),
-        batch_first(res[3], batch, (NUM_ANGLE_JOINTS, 2)),
-        frames,
-    )
+        flip = np.broadcast_to(np.asarray(to_numpy(mirror), dtype=bool), batch).reshape(-1)
+        mirror = False
+
+    def one_chunk(j: Array, *flip_chunk: Array) -> tuple[Any, ...]:
+        sign = None
+        if flip_chunk:
+            j_measured = mirror_where(j, flip_chunk[0])
+            sign = xp.asarray(1.0 - 2.0 * flip_chunk[0], dtype=j.dtype, device=array_api_compat.device(j))
+        else:
+            j_measured = j
+        res = _measure_flat(j_measured, mirror, with_frames)
+        if sign is not None and with_frames:  # the mirrored hands' frames back in their own coordinates
+            res = (*res[:4], _flip_x(res[4], sign))
+        if with_origins:
+            res = (*res, xp.permute_dims(take(j, _ANGLE_JOINT_INDEX, axis=1), (1, 2, 0)))  # (15, 3, m)
+        return res
+
+    fields = ["bone_lengths", "palm_curvature", "palm_angles", "joint_angles"]
+    fields += ["frames"] * with_frames + ["origins"] * with_origins
+    targets = None if out is None else _out_targets(out, joints, batch, fields)
+    inputs = (flat,) if flip is None else (flat, flip)
+    res = batched(one_chunk, *inputs, out=targets)
+    values = {}
+    for name, r in zip(fields, res, strict=True):
+        given = None if out is None else getattr(out, name)
+        values[name] = given if given is not None else batch_first(_flat_items(xp, r), batch, _ITEM_SHAPES[name])
+    return MeasuredArrays(**{name: values.get(name) for name in MeasuredArrays._fields})
 
 
 def _forward_flat(palm: Array, angles: Array, lengths: Array) -> tuple[Array]:

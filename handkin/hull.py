@@ -666,9 +666,37 @@ def contains(points: Array, polygons: Array, tol: float = CONTAINS_TOL) -> Array
     point may lie. A single polygon (N, 2) with points (..., 2) gives (...).
     """
     xp, points, polygons, single = _prepare(points, polygons)
+    if _large_numpy(points):
+        return _in_chunks(lambda p, q: contains(p, q, tol), points, polygons, single)
     pts = _batch_last(xp, points)
     wx, wy, ex, ey = _parts(xp, pts, polygons)
     return _batch_first(xp, _inside(xp, pts, polygons, wx, wy, ex, ey, tol), points, single)
+
+
+#: numpy batches of more hands than this compute :func:`distance` and :func:`project` (and constrain the D_A)
+#: only at the points outside their polygons (:func:`_outside_only`); smaller ones in one dense pass.
+_OUTSIDE_FIRST = 64
+
+
+def _outside_only(fn: Any, points: np.ndarray, polygons: np.ndarray, inside_value: np.ndarray) -> np.ndarray:
+    """``fn(points, polygons)`` (numpy ``(M, J, 2)``, ``(J, N, 2)``; 0 or the point itself inside its polygon; dense:
+    computed at every point) evaluated only at the points outside: :func:`contains` (tolerance 0, the inside test
+    ``fn`` applies) first, then ``fn`` joint by joint on that joint's outside points. ``inside_value`` ``(M, J)``
+    or ``(M, J, 2)`` holds ``fn``'s value for inside points and receives the others (it is returned). The same
+    values as ``fn`` on every point: each (joint, edge, point) element is computed by the same operations.
+    Batches of at most :data:`_OUTSIDE_FIRST` hands go through ``fn`` at once (cheaper)."""
+    if len(points) <= _OUTSIDE_FIRST:
+        return fn(points, polygons)
+    outside = ~contains(points, polygons, tol=0.0)
+    for j in range(polygons.shape[0]):
+        rows = np.flatnonzero(outside[:, j])
+        if rows.size:
+            inside_value[rows, j] = fn(points[rows, j][:, None], polygons[j : j + 1])[:, 0]
+    return inside_value
+
+
+def _outside_first(points: Any) -> bool:
+    return not is_torch(points) and points.ndim > 2 and math.prod(points.shape[:-2]) > _OUTSIDE_FIRST
 
 
 def _edge_parameter(xp: Any, wx: Any, wy: Any, ex: Any, ey: Any) -> Any:
@@ -705,11 +733,23 @@ def distance(points: Array, polygons: Array) -> Array:
 
     ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J) in the points' dtype (a single polygon (N, 2) with
     points (..., 2) gives (...)). The minimum over edges of the distance to the segment; zero-length
-    (padding) edges are safe. Differentiable in torch with finite gradients everywhere (zero inside).
+    (padding) edges are safe. Differentiable in torch with finite gradients everywhere (zero inside). Large numpy
+    batches compute it only at the points outside their polygons.
     """
     xp, points, polygons, single = _prepare(points, polygons)
+    if _outside_first(points):
+        flat = points.reshape(-1, *points.shape[-2:])
+        out = _outside_only(_dense_distance, flat, polygons, np.zeros(flat.shape[:-1], dtype=flat.dtype))
+        out = out.reshape(points.shape[:-1])
+        return out[..., 0] if single else out
+    return _dense_distance(points, polygons, single)
+
+
+def _dense_distance(points: Any, polygons: Any, single: bool = False) -> Any:
+    """:func:`distance` at every point (``points`` (..., J, 2) and ``polygons`` (J, N, 2) prepared)."""
     if _large_numpy(points):
-        return _in_chunks(distance, points, polygons, single)
+        return _in_chunks(_dense_distance, points, polygons, single)
+    xp = namespace(points, polygons)
     dx, dy, inside = _offsets_from_edges(xp, _batch_last(xp, points), polygons)
     dist = length_from_squared(xp.min(dx * dx + dy * dy, axis=1))
     return _batch_first(xp, xp.where(inside, xp.zeros_like(dist), dist), points, single)
@@ -717,10 +757,22 @@ def distance(points: Array, polygons: Array) -> Array:
 
 def project(points: Array, polygons: Array) -> Array:
     """The nearest point of each joint's polygon (Euclidean, in the angle plane): points inside or on the
-    polygon are returned unchanged. ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J, 2); numpy or torch."""
+    polygon are returned unchanged. ``points`` (..., J, 2), ``polygons`` (J, N, 2) → (..., J, 2); numpy or torch.
+    Large numpy batches compute it only at the points outside their polygons."""
     xp, points, polygons, single = _prepare(points, polygons)
+    if _outside_first(points):
+        flat = points.reshape(-1, *points.shape[-2:])
+        out = _outside_only(_dense_project, flat, polygons, flat.copy())
+        out = out.reshape(points.shape)
+        return out[..., 0, :] if single else out
+    return _dense_project(points, polygons, single)
+
+
+def _dense_project(points: Any, polygons: Any, single: bool = False) -> Any:
+    """:func:`project` at every point (``points`` (..., J, 2) and ``polygons`` (J, N, 2) prepared)."""
     if _large_numpy(points):
-        return _in_chunks(project, points, polygons, single)
+        return _in_chunks(_dense_project, points, polygons, single)
+    xp = namespace(points, polygons)
     pts = _batch_last(xp, points)
     dx, dy, inside = _offsets_from_edges(xp, pts, polygons)
     nearest = _first_argmin(xp, dx * dx + dy * dy)  # (J, 1, M)

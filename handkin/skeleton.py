@@ -22,7 +22,6 @@ from .anatomy import (
     FINGER_JOINTS,
     NUM_JOINTS,
     ROOT_BONES,
-    AngleJoint,
     Joint,
     Side,
 )
@@ -40,7 +39,7 @@ from .backend import (
     to_torch,
 )
 from .errors import NonFiniteError, ShapeError, SideError, UnitsError
-from .frames import BoneFrame, JointAngles, forward, measure
+from .frames import BoneFrame, JointAngles, MeasuredArrays, forward, measure
 from .orders import MP21, get_order, split_two_hands
 from .palm import palm_angles, palm_curvature
 from .units import DEFAULT_REFERENCE_BONE, Units, plausible_reference_range, scale_factor
@@ -51,7 +50,6 @@ _PARENT = tuple(BONE_PARENT_INDEX.tolist())
 assert BONE_CHILD_INDEX.tolist() == list(range(1, NUM_JOINTS))  # children of bones 0..19 are joints 1..20
 _ROOT_BONES = tuple(int(b) for b in ROOT_BONES)
 _PALM_JOINTS = (0,) + tuple(int(b) + 1 for b in ROOT_BONES)  # wrist + the first joint of each finger
-_ANGLE_JOINT_INDEX = tuple(int(a.joint) for a in AngleJoint)
 _ANGLE_BONE_INDEX = tuple(int(b) for b in ANGLE_BONES)
 
 
@@ -392,16 +390,18 @@ class HandSkeleton(HandkinModel):
         """The 15 bone frames (Eq. 4, 6) with their origins at the angle joints."""
         return self.measure().frames
 
-    def measure(self, frames: bool = True) -> Measurements:
-        """Bone lengths, palm curvature and angles, joint angles and (unless ``frames=False``) frames, in one pass.
+    def measure(self, frames: bool = True, out: MeasuredArrays | None = None) -> Measurements:
+        """Bone lengths, palm curvature and angles, joint angles and (unless ``frames=False``) frames with their
+        origins, in one pass.
 
-        Left hands are measured as their mirror image; their frames are mirrored back.
+        Left hands are measured as their mirror image; their frames are mirrored back. ``out``: arrays to write
+        into, reused across calls (``MeasuredArrays.empty(sk.batch_shape, like=sk.joints)``; see
+        :func:`handkin.frames.measure`).
         """
-        raw = measure(self.joints, mirror=self._left, with_frames=frames)
+        raw = measure(self.joints, mirror=self._left, with_frames=frames, with_origins=frames, out=out)
         bone_frames = None
         if frames:
-            origins = take(self.joints, _ANGLE_JOINT_INDEX, axis=-2)
-            bone_frames = BoneFrame.model_construct(matrices=raw.frames, origins=origins, side=self.side)
+            bone_frames = BoneFrame.model_construct(matrices=raw.frames, origins=raw.origins, side=self.side)
         return Measurements(raw.bone_lengths, raw.palm_curvature, raw.palm_angles, raw.joint_angles, bone_frames)
 
     @classmethod

@@ -15,23 +15,27 @@ gradient stays below about :data:`GRADIENT_BOUND` / L (L the palm scale, in the 
 measurements page lists the guards).
 
 :func:`to_soa` / :func:`from_soa` convert ``(..., K, 3)`` arrays to and from this layout, and
-:func:`batched` runs a function over a numpy batch in cache-sized chunks (handkin's one chunking helper: the
+:func:`batched` runs a function over a batch in cache-sized chunks (handkin's one chunking helper: the
 geometry here and the polygon functions of :mod:`handkin.hull` use it, each with its own chunk size).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
 
 import array_api_compat
 import numpy as np
 
 from .backend import Array, is_torch, namespace
+from .errors import ShapeError
 
 #: Frames per chunk of :func:`batched`'s default: the structure-of-arrays geometry (measure, forward, palm) on
 #: large numpy batches (bounds memory, keeps copies in cache).
 CHUNK = 8192
+#: Hands per chunk of :func:`batched` for torch tensors that need no gradient: larger than :data:`CHUNK` because
+#: every torch operation has a fixed dispatch cost; bounds the temporaries' memory the same way.
+TORCH_CHUNK = 65536
 
 #: Relative size of the neighbourhood of a singular configuration inside which a quantity's gradient is cut (its
 #: value is kept): a ratio such as cos(abduction), sin(angle between two root bones), the angle to a backward
@@ -326,49 +330,93 @@ class Stacked(NamedTuple):
     parts: list
 
 
+def _needs_graph(arrays: tuple[Array, ...]) -> bool:
+    """True for torch tensors that autograd must see whole (a tensor requires a gradient and grad mode is on)
+    and while ``torch.compile`` traces (a chunk loop would unroll into the graph)."""
+    import torch
+
+    if torch.compiler.is_compiling():
+        return True
+    return torch.is_grad_enabled() and any(is_torch(a) and a.requires_grad for a in arrays)
+
+
+def _view_as(target: Array, shape: tuple[int, ...]) -> Array:
+    """``target`` reshaped to ``shape`` without a copy (writes go to ``target``), else :class:`ShapeError`."""
+    try:
+        if is_torch(target):
+            return target.view(shape)
+        return np.reshape(target, shape, copy=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ShapeError(
+            f"an output array of shape {tuple(target.shape)} cannot be written in place as {shape} (its strides "
+            "do not allow it): pass C-contiguous arrays or those of MeasuredArrays.empty()."
+        ) from exc
+
+
 def batched(
     fn: Callable[..., tuple[Any, ...]],
     *arrays: Array,
     chunk: int | None = None,
     batch_axis: Literal[0, -1] = -1,
+    out: Sequence[Array | None] | None = None,
 ) -> tuple[Array, ...]:
     """Call ``fn`` on arrays whose *leading* axis is a flat batch ``M``; ``fn`` returns a tuple of arrays whose
     ``batch_axis`` is that batch: the *last* axis (the structure-of-arrays layout, default; :class:`Stacked`
-    parts allowed) or the first (``batch_axis=0``). Numpy batches larger than ``chunk`` (default :data:`CHUNK`)
-    are processed in chunks written into preallocated outputs; torch tensors go through in one call
-    (autograd, devices).
+    parts allowed) or the first (``batch_axis=0``).
+
+    Batches larger than ``chunk`` are processed in chunks written into preallocated outputs: numpy in chunks of
+    :data:`CHUNK` (default), torch in chunks of :data:`TORCH_CHUNK` when no gradient is needed; torch tensors
+    that autograd needs whole (one requires a gradient in grad mode) or under ``torch.compile`` go through in
+    one call. ``out``: one array (or None: allocated) per result of ``fn`` to write into instead, each of the
+    full result's size and dtype and viewable (no copy) as the full result's shape — ``(k, parts, M)`` for a
+    :class:`Stacked` result; those arrays are returned.
     """
-    size = CHUNK if chunk is None else chunk
+    torch_input = is_torch(arrays[0])
+    size = (TORCH_CHUNK if torch_input else CHUNK) if chunk is None else chunk
 
     def assemble(result: Any) -> Array:
         return namespace(result.parts[0]).stack(result.parts, axis=1) if isinstance(result, Stacked) else result
 
-    def empty(result: Any, m: int) -> np.ndarray:
+    def empty(result: Any, m: int, target: Array | None) -> Array:
+        first = result.parts[0] if isinstance(result, Stacked) else result
         if isinstance(result, Stacked):
-            return np.empty((result.parts[0].shape[0], len(result.parts), m), dtype=result.parts[0].dtype)
-        shape = (m, *result.shape[1:]) if batch_axis == 0 else (*result.shape[:-1], m)
-        return np.empty(shape, dtype=result.dtype)
+            shape = (first.shape[0], len(result.parts), m)
+        else:
+            shape = (m, *first.shape[1:]) if batch_axis == 0 else (*first.shape[:-1], m)
+        if target is not None:
+            if target.dtype != first.dtype:
+                raise ShapeError(f"an output array has dtype {target.dtype}, the result {first.dtype}.")
+            return _view_as(target, shape)
+        if is_torch(first):
+            import torch
 
-    def write(out: Array, result: Any, span: slice) -> None:
+            return torch.empty(shape, dtype=first.dtype, device=first.device)
+        return np.empty(shape, dtype=first.dtype)
+
+    def write(dest: Array, result: Any, span: slice) -> None:
         if isinstance(result, Stacked):
             for i, part in enumerate(result.parts):
-                out[:, i, span] = part
+                dest[:, i, span] = part
         elif batch_axis == 0:
-            out[span] = result
+            dest[span] = result
         else:
-            out[..., span] = result
+            dest[..., span] = result
 
     m = arrays[0].shape[0]
-    if is_torch(arrays[0]) or m <= size:
+    whole = m <= size or (torch_input and _needs_graph(arrays))
+    if whole and out is None:
         return tuple(assemble(r) for r in fn(*arrays))
+    spans = [slice(0, m)] if whole else [slice(s, min(s + size, m)) for s in range(0, m, size)]
     outputs = None
-    for start in range(0, m, size):
-        span = slice(start, min(start + size, m))
-        results = fn(*(a[span] for a in arrays))
+    for span in spans:
+        results = fn(*(a[span] for a in arrays)) if not whole else fn(*arrays)
         if outputs is None:
-            outputs = tuple(empty(r, m) for r in results)
-        for out, r in zip(outputs, results, strict=True):
-            write(out, r, span)
+            targets = [None] * len(results) if out is None else list(out)
+            outputs = tuple(empty(r, m, t) for r, t in zip(results, targets, strict=True))
+        for dest, r in zip(outputs, results, strict=True):
+            write(dest, r, span)
+    if out is not None:  # the caller's arrays (not the views written through)
+        return tuple(t if t is not None else o for t, o in zip(out, outputs, strict=True))
     return outputs
 
 
@@ -407,6 +455,7 @@ __all__ = [
     "Stacked",
     "batch_first",
     "CHUNK",
+    "TORCH_CHUNK",
     "SINGULAR_TOL",
     "GRADIENT_BOUND",
 ]
