@@ -31,7 +31,7 @@ from .errors import UnitsError
 from .frames import forward, measure
 from .hull import _outside_only, bmc_distance, project
 from .limits import JointLimits
-from .losses import DEFAULT_WEIGHTS, LossTerms
+from .losses import LossTerms, _terms_from_excess
 from .palm import palm_soa
 from .sides import left_mask, mirror_where
 from .skeleton import HandSkeleton
@@ -97,20 +97,12 @@ def _palm_violation(palm: np.ndarray, arrays: LimitArrays) -> np.ndarray:
 
 
 def _terms(bone_excess: np.ndarray, pair_excess: np.ndarray, angles: np.ndarray, arrays: LimitArrays) -> LossTerms:
-    """The loss terms (paper weights, as :func:`handkin.losses.bmc_terms`) ``(M,)`` from the excess of the 20 bone
-    lengths ``(M, 20)``, of the palm pairs (curvature + angular distance, ``(M, 4)``) and the joint angles
-    ``(M, 15, 2)`` (D_A computed only for the joints outside their polygons)."""
-    w = DEFAULT_WEIGHTS
-    bone = np.mean(bone_excess, axis=-1)
-    root = np.sum(pair_excess, axis=-1) / 4
+    """The loss terms ``(M,)`` (``handkin.losses._terms_from_excess``) from the excess of the 20 bone lengths
+    ``(M, 20)``, of the palm pairs ``(M, 4)`` and the joint angles ``(M, 15, 2)`` (D_A computed only for the
+    joints outside their polygons)."""
     outside = _outside_only(bmc_distance, angles, arrays.polygons, np.zeros(angles.shape[:-1]))
-    angle = np.mean(outside, axis=-1)
-    if arrays.couplings.shape[0] > 0:
-        coupling = np.mean(coupling_excess(angles, arrays.couplings), axis=-1)
-    else:
-        coupling = np.zeros_like(bone)
-    total = w["bone_length"] * bone + w["root_bone"] * root + w["angle"] * angle + w["coupling"] * coupling
-    return LossTerms(bone, root, angle, coupling, total)
+    couplings = coupling_excess(angles, arrays.couplings) if arrays.couplings.shape[0] > 0 else None
+    return _terms_from_excess(bone_excess, pair_excess, outside, couplings)
 
 
 def _with_reference_length(palm: np.ndarray, ref_index: int, length: np.ndarray) -> np.ndarray:

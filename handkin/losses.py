@@ -69,16 +69,27 @@ def _bmc_terms(joints: Array, arrays: LimitArrays, w: Mapping[str, float]) -> Lo
     m = measure(joints, with_frames=False)
     values = xp.concat([m.bone_lengths, m.palm_curvature, m.palm_angles], axis=-1)
     excess = interval_excess(values, xp.concat([arrays.bones, arrays.curvature, arrays.palm_angles], axis=0))
-    bone = xp.mean(excess[..., :20], axis=-1)
-    root = xp.sum(excess[..., 20:], axis=-1) / 4  # Σ_i I(c_i) + I(φ_i), over the 4 palm pairs
-    angle = xp.mean(polygon_excess(m.joint_angles, arrays.polygons, "bmc", arrays.polygon_edges), axis=-1)
+    angle = polygon_excess(m.joint_angles, arrays.polygons, "bmc", arrays.polygon_edges)
+    coupling = coupling_excess(m.joint_angles, arrays.couplings) if arrays.couplings.shape[0] > 0 else None
+    return _terms_from_excess(excess[..., :20], excess[..., 20:], angle, coupling, w)
+
+
+def _terms_from_excess(
+    bones: Array, palm: Array, angles: Array, couplings: Array | None, weights: Mapping[str, float] | None = None
+) -> LossTerms:
+    """The loss terms ``(...)`` from the excess of the 20 bone lengths ``(..., 20)``, of the palm's curvature and
+    angular distance ``(..., 8)`` (or their per-pair sum ``(..., 4)``), the 15 joints' D_A ``(..., 15)`` and the
+    couplings ``(..., C)`` (None: no couplings); paper weights unless ``weights`` says otherwise."""
+    xp = namespace(bones)
+    w = {**DEFAULT_WEIGHTS, **(weights or {})}
+    bone = xp.mean(bones, axis=-1)
+    root = xp.sum(palm, axis=-1) / 4  # Σ_i I(c_i) + I(φ_i), over the 4 palm pairs
+    angle = xp.mean(angles, axis=-1)
     total = w["bone_length"] * bone + w["root_bone"] * root + w["angle"] * angle
-    if arrays.couplings.shape[0] > 0:
-        coupling = xp.mean(coupling_excess(m.joint_angles, arrays.couplings), axis=-1)
-        total = total + w["coupling"] * coupling
-    else:
-        coupling = xp.zeros_like(bone)
-    return LossTerms(bone, root, angle, coupling, total)
+    if couplings is None:
+        return LossTerms(bone, root, angle, xp.zeros_like(bone), total)
+    coupling = xp.mean(couplings, axis=-1)
+    return LossTerms(bone, root, angle, coupling, total + w["coupling"] * coupling)
 
 
 def reduce(terms: LossTerms, reduction: Reduction) -> LossTerms:
