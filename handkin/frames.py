@@ -192,7 +192,7 @@ def _transport(xp, axes: Array, u_a: Array, u_b: Array) -> tuple[Array, Transpor
     along = csum(xp, axes * u_b[:, None])  # (v·u_b) for v = x, y: (1, 2, ...)
     moved = axes - w[:, None] * along
     flip = constant(xp, (-2.0, 0.0), axes, axis=1)
-    moved = select(xp, ahead[:, None], moved, moved + axes * flip)
+    moved = moved + axes * (flip * xp.astype(~ahead, axes.dtype)[:, None])  # straight back: x' = −x − (x·u_b) u_a
     keep = (one_plus > SINGULAR_TOL**2 / 2)[:, None]  # 1 + cos(π − α) ≈ α²/2
     moved = cut_gradient(moved, keep)
     return moved, TransportTape(axes, u_a, u_b, w, along, inv, ahead, keep)
