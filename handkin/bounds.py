@@ -54,8 +54,9 @@ class LimitArrays(NamedTuple):
     """(15, N, 2) padded joint polygons, radians."""
     couplings: Array
     """(C, 5): PIP index, DIP index, ratio, offset, band (:func:`coupling_array`)."""
-    polygon_edges: Array
-    """(15, 11, N) the polygons' edge table (:func:`handkin.hull.polygon_edges`), read by the loss's D_A."""
+    polygon_edges: Array | None = None
+    """(15, 11, N) the polygons' edge table (:func:`handkin.hull.polygon_edges`), read by the loss's D_A; None:
+    built from ``polygons`` when needed (a ``LimitArrays`` of the five arrays above still works)."""
 
 
 def coupling_array(couplings: Sequence[Coupling]) -> np.ndarray:

@@ -268,3 +268,17 @@ def test_report_lengths_are_the_excess_in_the_hands_unit(hands_mm):
     np.testing.assert_allclose(cm.bone_lengths, mm.bone_lengths / 10, rtol=1e-9)
     np.testing.assert_allclose(cm.palm_curvature, mm.palm_curvature * 10, rtol=1e-9)
     np.testing.assert_allclose(cm.joint_angles, mm.joint_angles, rtol=1e-9)
+
+
+def test_limit_arrays_without_the_edge_table_give_the_same_loss():
+    from handkin.losses import bmc_terms
+
+    limits = JointLimits.default()
+    arrays = limit_arrays(limits)
+    rng = np.random.default_rng(0)
+    angles = np.stack([rng.uniform(-0.8, 2.4, (16, 15)), rng.uniform(-0.8, 0.8, (16, 15))], axis=-1)
+    hands = np.asarray(handkin.posed_hand(angles).normalized().joints)
+    five = LimitArrays(*arrays[:5])  # built by hand, as before the edge table existed
+    assert five.polygon_edges is None
+    np.testing.assert_allclose(bmc_terms(hands, five).total, bmc_terms(hands, arrays).total, rtol=1e-12)
+    assert (bmc_terms(hands, arrays).angle > 0).any()
