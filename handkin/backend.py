@@ -8,6 +8,7 @@ follow the input. torch is imported only when a torch tensor is actually passed 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from functools import cache, lru_cache, wraps
 from typing import Any, TypeVar
@@ -108,6 +109,24 @@ def _torch_shim(compat: Any) -> _TorchNamespace:
     return _TorchNamespace(compat)
 
 
+def compiling() -> bool:
+    """True while ``torch.compile`` traces (False without torch; never imports it)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and bool(torch.compiler.is_compiling())
+
+
+_FINFO: dict[Any, tuple[float, float]] = {}
+
+
+def finfo(xp, dtype: Any) -> tuple[float, float]:
+    """(eps, smallest normal) of a floating dtype, looked up once per dtype."""
+    found = _FINFO.get(dtype)
+    if found is None:
+        info = xp.finfo(dtype)
+        found = _FINFO[dtype] = (float(info.eps), float(info.smallest_normal))
+    return found
+
+
 @contextlib.contextmanager
 def _one_thread() -> Iterator[None]:
     import torch
@@ -132,7 +151,7 @@ def single_threaded(like: Array) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
     import torch
 
-    if torch.compiler.is_compiling() or torch.get_num_threads() == 1:
+    if compiling() or torch.get_num_threads() == 1:
         return contextlib.nullcontext()
     return _one_thread()
 
@@ -269,9 +288,7 @@ def safe_norm(x: Array, axis: int = -1, keepdims: bool = False) -> Array:
 def length_from_squared(sq: Array) -> Array:
     """``sqrt(sq)``, exactly 0 at 0 with a zero (not NaN) gradient there: ``sq / sqrt(max(sq, tiny))``."""
     xp = namespace(sq)
-    from .vec import tiny
-
-    return sq / xp.sqrt(xp.maximum(sq, tiny(xp, sq)))
+    return sq / xp.sqrt(xp.maximum(sq, finfo(xp, sq.dtype)[1]))
 
 
 @lru_cache(maxsize=256)

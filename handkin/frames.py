@@ -45,6 +45,7 @@ from .anatomy import ANGLE_BONES, NUM_ANGLE_JOINTS, AngleJoint, Side
 from .backend import (
     Array,
     backend_name,
+    compiling,
     is_torch,
     length_from_squared,
     namespace,
@@ -385,7 +386,7 @@ def _fused(j: Array, with_frames: bool) -> bool:
         return False
     import torch
 
-    return torch.is_grad_enabled() and not torch.compiler.is_compiling()
+    return torch.is_grad_enabled() and not compiling()
 
 
 def _measure_flat(joints: Array, mirror: bool, with_frames: bool) -> tuple[Array, ...]:

@@ -32,7 +32,6 @@ import math
 import sys
 from typing import Any, Literal
 
-import array_api_compat
 import numpy as np
 
 from .backend import Array, as_float_array, is_torch, length_from_squared, namespace, to_torch
@@ -714,12 +713,14 @@ def _offsets_from_edges(xp: Any, pts: Any, polygons: Any) -> tuple[Any, Any, Any
     return wx - t * ex, wy - t * ey, _inside(xp, pts, polygons, wx, wy, ex, ey, 0.0)
 
 
-def _first_argmin(xp: Any, d: Any) -> Any:
+def _first_argmin(xp: Any, d: Any, smallest: Any = None) -> Any:
     """Index of the first minimum over the edge axis, (J, N, M) → (J, 1, M), as two min-reductions (which
-    torch.compile vectorises on the CPU; its fused argmin runs scalar and is several times slower)."""
+    torch.compile vectorises on the CPU; its fused argmin runs scalar and is several times slower, and eager
+    torch's argmin over a middle axis ~6× slower). ``smallest``: ``min(d, axis=1, keepdims=True)`` if known."""
     n = d.shape[1]
-    index = xp.reshape(xp.arange(n, dtype=d.dtype, device=array_api_compat.device(d)), (n, 1))
-    first = xp.min(xp.where(d <= xp.min(d, axis=1, keepdims=True), index, xp.full_like(d, n - 1)), axis=1)
+    index = constant(xp, tuple(float(k) for k in range(n)), d, axis=1)
+    smallest = xp.min(d, axis=1, keepdims=True) if smallest is None else smallest
+    first = xp.min(xp.where(d <= smallest, index, constant(xp, (float(n - 1),), index)), axis=1)
     return xp.astype(first, xp.int64)[:, None]
 
 
@@ -822,11 +823,8 @@ def _bmc_value_and_gradient(xp: Any, pts: Any, edges: Any, with_gradient: bool =
     value = xp.where(inside, zero, smallest[:, 0])
     if not with_gradient:
         return value, None
-    m, n = pts.shape[-1], per_edge.shape[1]
-    # the first smallest edge, as a min-reduction of indices (torch's argmin over a middle axis is ~6× slower)
-    index = constant(xp, tuple(float(k) for k in range(n)), per_edge, axis=1)
-    first = xp.min(xp.where(per_edge <= smallest, index, constant(xp, (float(n - 1),), index)), axis=1)
-    nearest = xp.astype(first, xp.int64)[:, None, None]  # (J, 1, 1, M)
+    m = pts.shape[-1]
+    nearest = _first_argmin(xp, per_edge, smallest)[:, None]  # (J, 1, 1, M)
     table = xp.broadcast_to(edges[:, 0:5, :, None], (*edges.shape[:1], 5, edges.shape[2], m))
     near = xp.take_along_axis(table, xp.broadcast_to(nearest, (nearest.shape[0], 5, 1, m)), axis=2)
     t_near = xp.take_along_axis(t, nearest, axis=2)  # (J, 1, 1, M)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .anatomy import ANGLE_BONES, FINGER_JOINTS, NUM_ANGLE_JOINTS, AngleJoint, Bone, Finger, Joint, angle_joint
-from .backend import as_float_array, is_torch, namespace, to_numpy, to_torch
+from .backend import as_float_array, compiling, is_torch, namespace, to_numpy, to_torch
 from .errors import ShapeError, UnitsError
 from .handsize import BONE_LENGTHS_MM
 from .skeleton import HandSkeleton
@@ -98,16 +98,10 @@ def _angle_pair(name: Any, pair: Any) -> np.ndarray:
     return arr
 
 
-def _compiling() -> bool:
-    import torch
-
-    return bool(torch.compiler.is_compiling())
-
-
 def _check_range(values: Any, degrees: bool) -> None:
     """:class:`UnitsError` unless every angle of ``values`` ``(..., 15, 2)`` is within ±π (±180° with ``degrees``):
     the range measured angles come back in, so a larger one is a unit mix-up or a typo, not a pose."""
-    if is_torch(values) and (values.device.type == "meta" or _compiling()):
+    if is_torch(values) and (values.device.type == "meta" or compiling()):
         return  # no values to look at (meta), or a data-dependent branch torch.compile should not trace
     limit = 180.0 if degrees else math.pi
     xp = namespace(values)

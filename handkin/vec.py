@@ -27,7 +27,7 @@ from typing import Any, Literal, NamedTuple
 import array_api_compat
 import numpy as np
 
-from .backend import Array, is_torch, namespace
+from .backend import Array, compiling, finfo, is_torch, namespace
 from .errors import ShapeError
 
 #: Frames per chunk of :func:`batched`'s default: the structure-of-arrays geometry (measure, forward, palm) on
@@ -119,17 +119,9 @@ def constant(xp, values: tuple[float, ...], like: Array, axis: int = 0) -> Array
     shape = [1] * like.ndim
     shape[axis] = len(values)
     array = xp.reshape(xp.asarray(values, dtype=like.dtype, device=device), tuple(shape))
-    if not _compiling():
+    if not compiling():
         _CONSTANTS[key] = array
     return array
-
-
-def _compiling() -> bool:
-    """True while ``torch.compile`` traces (False without torch)."""
-    import sys
-
-    torch = sys.modules.get("torch")
-    return torch is not None and torch.compiler.is_compiling()
 
 
 def dot(a: V, b: V) -> Array:
@@ -140,11 +132,6 @@ def cross(a: V, b: V) -> V:
     return V(namespace(a.a).linalg.cross(a.a, b.a, axis=0))
 
 
-def combine(cx: Array, a: V, cy: Array, b: V, cz: Array, c: V) -> V:
-    """``cx·a + cy·b + cz·c`` with scalar-array coefficients."""
-    return V(a.a * cx[None] + b.a * cy[None] + c.a * cz[None])
-
-
 def mask(xp, condition: Array, like: Array) -> Array:
     """A condition as 0/1 values of ``like``'s dtype (for branch-free blending)."""
     return xp.astype(condition, like.dtype)
@@ -152,24 +139,12 @@ def mask(xp, condition: Array, like: Array) -> Array:
 
 def tiny(xp, like: Array) -> float:
     """The smallest normal number of ``like``'s dtype."""
-    return _finfo(xp, like.dtype)[1]
+    return finfo(xp, like.dtype)[1]
 
 
 def eps(xp, like: Array) -> float:
     """The machine epsilon of ``like``'s dtype."""
-    return _finfo(xp, like.dtype)[0]
-
-
-_FINFO: dict[Any, tuple[float, float]] = {}
-
-
-def _finfo(xp, dtype: Any) -> tuple[float, float]:
-    """(eps, smallest normal) of a dtype, looked up once."""
-    found = _FINFO.get(dtype)
-    if found is None:
-        info = xp.finfo(dtype)
-        found = _FINFO[dtype] = (float(info.eps), float(info.smallest_normal))
-    return found
+    return finfo(xp, like.dtype)[0]
 
 
 def cut_gradient(value: Array, keep: Array) -> Array:
@@ -333,10 +308,10 @@ class Stacked(NamedTuple):
 def _needs_graph(arrays: tuple[Array, ...]) -> bool:
     """True for torch tensors that autograd must see whole (a tensor requires a gradient and grad mode is on)
     and while ``torch.compile`` traces (a chunk loop would unroll into the graph)."""
+    if compiling():
+        return True
     import torch
 
-    if torch.compiler.is_compiling():
-        return True
     return torch.is_grad_enabled() and any(is_torch(a) and a.requires_grad for a in arrays)
 
 
@@ -434,7 +409,6 @@ __all__ = [
     "V",
     "dot",
     "cross",
-    "combine",
     "mask",
     "normalize",
     "unit",
